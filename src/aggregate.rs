@@ -1,0 +1,180 @@
+//! From raw trial results to the rows of `summary.csv`, `cells.csv` and `hist.csv`.
+//! Pure computation over [`CellResult`]s; the writers in [`crate::output`] format them.
+
+use crate::config::Cell;
+use crate::sim::TrialResult;
+use crate::stats::describe;
+
+/// All trials of one cell, in trial order.
+#[derive(Debug, Clone)]
+pub struct CellResult {
+    pub cell: Cell,
+    pub trials: Vec<TrialResult>,
+    /// Sum over trials of the compute seconds (not wall time).
+    pub seconds: f64,
+}
+
+/// Mean, sample std, min, max over trials.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    pub mean: f64,
+    pub std: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    fn of(xs: &[f64]) -> Spread {
+        let (mean, std, min, max) = describe(xs);
+        Spread { mean, std, min, max }
+    }
+}
+
+/// One `summary.csv` row (less the cell columns).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    pub layer: usize,
+    pub trials: usize,
+    pub preact_var: Spread,
+    pub act_sq_mean: Spread,
+    pub grad_var: Spread,
+    pub weight_grad_var: Spread,
+    pub theory_preact_var: Option<f64>,
+    pub theory_grad_var: Option<f64>,
+}
+
+/// One `cells.csv` row (less the cell columns).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellSummary {
+    pub trials: usize,
+    /// Mean over trials of preact_var[L]/preact_var[1].
+    pub forward_ratio: f64,
+    /// Mean over trials of grad_var[1]/grad_var[L].
+    pub backward_ratio: f64,
+    pub theory_forward_ratio: Option<f64>,
+    pub theory_backward_ratio: Option<f64>,
+    /// Layers where any trial met a non-finite value.
+    pub nonfinite_layers: usize,
+}
+
+/// One `hist.csv` row (less the cell columns).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistRow {
+    pub layer: usize,
+    pub quantity: &'static str,
+    pub bin_lo: f64,
+    pub bin_hi: f64,
+    pub count: u64,
+}
+
+impl CellResult {
+    pub fn summary_rows(&self) -> Vec<SummaryRow> {
+        let depth = self.cell.depth;
+        (0..depth)
+            .map(|i| {
+                let col = |f: &dyn Fn(&crate::sim::LayerStats) -> f64| {
+                    Spread::of(&self.trials.iter().map(|t| f(&t.layers[i])).collect::<Vec<_>>())
+                };
+                SummaryRow {
+                    layer: i + 1,
+                    trials: self.trials.len(),
+                    preact_var: col(&|s| s.preact_var),
+                    act_sq_mean: col(&|s| s.act_sq_mean),
+                    grad_var: col(&|s| s.grad_var),
+                    weight_grad_var: col(&|s| s.weight_grad_var),
+                    theory_preact_var: None,
+                    theory_grad_var: None,
+                }
+            })
+            .collect()
+    }
+
+    pub fn cell_summary(&self) -> CellSummary {
+        let n = self.trials.len() as f64;
+        let last = self.cell.depth - 1;
+        let forward_ratio = self
+            .trials
+            .iter()
+            .map(|t| t.layers[last].preact_var / t.layers[0].preact_var)
+            .sum::<f64>()
+            / n;
+        let backward_ratio = self
+            .trials
+            .iter()
+            .map(|t| t.layers[0].grad_var / t.layers[last].grad_var)
+            .sum::<f64>()
+            / n;
+        let nonfinite_layers = (0..self.cell.depth)
+            .filter(|&i| self.trials.iter().any(|t| t.layers[i].nonfinite > 0))
+            .count();
+        CellSummary {
+            trials: self.trials.len(),
+            forward_ratio,
+            backward_ratio,
+            theory_forward_ratio: None,
+            theory_backward_ratio: None,
+            nonfinite_layers,
+        }
+    }
+
+    /// True when some layer met inf/NaN or the variances left the finite range.
+    pub fn collapsed(&self) -> bool {
+        let s = self.cell_summary();
+        s.nonfinite_layers > 0 || !s.forward_ratio.is_finite() || !s.backward_ratio.is_finite()
+    }
+
+    /// Histograms of the captured layers, summed over trials. Per quantity one set of equal-width
+    /// bins spans the finite values of every captured layer of this cell, so the curves of
+    /// different layers are directly comparable (Glorot & Bengio 2010, Fig. 6–7).
+    pub fn histograms(&self, bins: usize) -> Vec<HistRow> {
+        let mut rows = Vec::new();
+        let mut layers: Vec<usize> = self
+            .trials
+            .first()
+            .map(|t| t.captures.iter().map(|c| c.layer).collect())
+            .unwrap_or_default();
+        layers.sort_unstable();
+        for quantity in ["act", "grad"] {
+            let values = |layer: usize| {
+                self.trials.iter().flat_map(move |t| {
+                    let c = t.captures.iter().find(|c| c.layer == layer).expect("captured in every trial");
+                    let v = if quantity == "act" { &c.act } else { &c.grad };
+                    v.iter().copied().filter(|x| x.is_finite())
+                })
+            };
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for &l in &layers {
+                for x in values(l) {
+                    lo = lo.min(x);
+                    hi = hi.max(x);
+                }
+            }
+            if !(lo.is_finite() && hi.is_finite()) {
+                continue;
+            }
+            if hi <= lo {
+                let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 1e-6 };
+                lo -= pad;
+                hi += pad;
+            }
+            let width = (hi - lo) / bins as f64;
+            for &l in &layers {
+                let mut counts = vec![0u64; bins];
+                for x in values(l) {
+                    let k = (((x - lo) / width) as usize).min(bins - 1);
+                    counts[k] += 1;
+                }
+                for (k, &count) in counts.iter().enumerate() {
+                    rows.push(HistRow {
+                        layer: l,
+                        quantity,
+                        bin_lo: lo + k as f64 * width,
+                        bin_hi: if k + 1 == bins { hi } else { lo + (k + 1) as f64 * width },
+                        count,
+                    });
+                }
+            }
+        }
+        rows
+    }
+}

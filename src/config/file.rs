@@ -1,0 +1,45 @@
+//! The experiment file exactly as written (serde, `deny_unknown_fields`); swept keys and sizes
+//! stay as raw TOML values so validation can name the key and the bad value.
+
+use serde::Deserialize;
+use toml::Value;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentFile {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub seed: Option<Value>,
+    pub trials: Option<Value>,
+    pub batch: Option<Value>,
+    pub dtype: Option<String>,
+    pub input: Option<DistFile>,
+    pub output_grad: Option<DistFile>,
+    pub network: NetworkFile,
+    pub init: Option<Vec<toml::Table>>,
+    pub histograms: Option<HistFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistFile {
+    pub distribution: Option<String>,
+    pub std: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkFile {
+    pub kind: Option<String>,
+    pub depth: Value,
+    pub width: Value,
+    pub activation: Value,
+    pub bias: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistFile {
+    pub layers: Value,
+    pub bins: Option<Value>,
+}

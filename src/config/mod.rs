@@ -1,0 +1,386 @@
+//! Experiment configuration: parse the TOML file, validate every key before any work starts,
+//! and expand the sweep (activation × init × width × depth) into cells.
+
+mod file;
+pub mod resolved;
+
+use crate::activation::Activation;
+use crate::error::{bad, unknown_name};
+use crate::init::Init;
+use file::{DistFile, ExperimentFile};
+use std::path::Path;
+use toml::Value;
+
+/// Floating-point type of the simulation (statistics are always accumulated in f64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dtype {
+    F32,
+    F64,
+}
+
+impl Dtype {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::F32 => "f32",
+            Dtype::F64 => "f64",
+        }
+    }
+    pub fn bytes(self) -> usize {
+        match self {
+            Dtype::F32 => 4,
+            Dtype::F64 => 8,
+        }
+    }
+}
+
+/// Distribution of the input batch or of the injected output gradient.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DataDist {
+    pub uniform: bool,
+    pub std: f64,
+}
+
+impl DataDist {
+    pub const STANDARD: DataDist = DataDist { uniform: false, std: 1.0 };
+    pub fn name(&self) -> &'static str {
+        if self.uniform {
+            "uniform"
+        } else {
+            "normal"
+        }
+    }
+}
+
+/// An init scheme with its label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabeledInit {
+    pub label: String,
+    pub init: Init,
+}
+
+/// Which layers' activations and gradients to histogram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histograms {
+    pub layers: Vec<usize>,
+    pub bins: usize,
+}
+
+/// A validated experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiment {
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    pub trials: usize,
+    pub batch: usize,
+    pub dtype: Dtype,
+    pub input: DataDist,
+    pub output_grad: DataDist,
+    pub network: &'static str,
+    pub depths: Vec<usize>,
+    pub widths: Vec<usize>,
+    pub activations: Vec<Activation>,
+    pub bias: bool,
+    pub inits: Vec<LabeledInit>,
+    pub histograms: Option<Histograms>,
+}
+
+/// One point of the sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub activation: Activation,
+    pub init: LabeledInit,
+    pub width: usize,
+    pub depth: usize,
+}
+
+pub const DTYPES: &[&str] = &["f32", "f64"];
+pub const NETWORK_KINDS: &[&str] = &["mlp"];
+pub const DISTRIBUTIONS: &[&str] = &["normal", "uniform"];
+
+/// Largest accepted size for any single dimension; beyond it the memory check would refuse anyway.
+const MAX_SIZE: i64 = 1 << 31;
+
+impl Experiment {
+    /// Read, parse and validate `path`. Every error is a `BadInput` naming the file and key.
+    pub fn load(path: &Path) -> anyhow::Result<Experiment> {
+        let shown = path.display().to_string();
+        if path.is_dir() {
+            return Err(bad(format!("{shown}: is a directory, expected an experiment .toml file")));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| bad(format!("{shown}: cannot read the experiment file: {e}")))?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("experiment").to_string();
+        Self::parse(&text, &shown, &stem)
+    }
+
+    /// Parse and validate experiment text; `file` names it in messages, `stem` is the default name.
+    pub fn parse(text: &str, file: &str, stem: &str) -> anyhow::Result<Experiment> {
+        let raw: ExperimentFile = toml::from_str(text).map_err(|e| bad(format!("{file}: {}", describe_toml_error(&e, text))))?;
+        let at = |key: &str| format!("{file}: {key}");
+
+        let name = raw.name.clone().unwrap_or_else(|| stem.to_string());
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.') {
+            return Err(bad(format!(
+                "{}: '{name}' is not a usable folder name (letters, digits, '-', '_', '.')",
+                at("name")
+            )));
+        }
+        let seed = match &raw.seed {
+            None => 0,
+            Some(Value::Integer(i)) if *i >= 0 => *i as u64,
+            Some(v) => return Err(bad(format!("{}: must be a non-negative integer, found {v}", at("seed")))),
+        };
+        let trials = scalar_size(raw.trials.as_ref(), 4, &at("trials"))?;
+        let batch = scalar_size(raw.batch.as_ref(), 256, &at("batch"))?;
+        let dtype = match raw.dtype.as_deref() {
+            None | Some("f32") => Dtype::F32,
+            Some("f64") => Dtype::F64,
+            Some(other) => return Err(bad(format!("{}: {}", at("dtype"), unknown_name("dtype", other, DTYPES)))),
+        };
+        let input = data_dist(raw.input.as_ref(), &at("input"))?;
+        let output_grad = data_dist(raw.output_grad.as_ref(), &at("output_grad"))?;
+
+        let net = &raw.network;
+        let network = match net.kind.as_deref() {
+            None | Some("mlp") => "mlp",
+            Some(other) => {
+                return Err(bad(format!("{}: {}", at("network.kind"), unknown_name("network kind", other, NETWORK_KINDS))))
+            }
+        };
+        let depths = size_list(&net.depth, &at("network.depth"))?;
+        let widths = size_list(&net.width, &at("network.width"))?;
+        let activations = match &net.activation {
+            Value::Array(items) => {
+                if items.is_empty() {
+                    return Err(bad(format!("{}: empty list; give at least one activation", at("network.activation"))));
+                }
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| Activation::from_value(v, &at(&format!("network.activation[{i}]"))))
+                    .collect::<anyhow::Result<Vec<_>>>()?
+            }
+            v => vec![Activation::from_value(v, &at("network.activation"))?],
+        };
+        no_duplicates(activations.iter().map(|a| a.label()), &at("network.activation"), "activation")?;
+        let bias = net.bias.unwrap_or(true);
+
+        let entries = raw.init.clone().unwrap_or_default();
+        if entries.is_empty() {
+            return Err(bad(format!(
+                "{file}: no [[init]] entries; add at least one, e.g.\n[[init]]\nlabel = \"He\"\nweight = {{ scheme = \"kaiming_normal\", nonlinearity = \"relu\" }}"
+            )));
+        }
+        let mut inits = Vec::new();
+        for (i, mut entry) in entries.into_iter().enumerate() {
+            let where_ = at(&format!("init[{}]", i + 1));
+            let label = match entry.remove("label") {
+                None => None,
+                Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
+                Some(v) => return Err(bad(format!("{where_}.label: must be a non-empty string, found {v}"))),
+            };
+            let init = Init::from_entry(entry, &where_)?;
+            for &w in &widths {
+                init.check_shape(&[w, w], &where_)?;
+            }
+            let label = label.unwrap_or_else(|| init.canonical());
+            inits.push(LabeledInit { label, init });
+        }
+        no_duplicates(inits.iter().map(|i| i.label.clone()), &at("init"), "init label")?;
+
+        let max_depth = *depths.iter().max().expect("non-empty");
+        let histograms = match &raw.histograms {
+            None => None,
+            Some(h) => {
+                let layers = size_list(&h.layers, &at("histograms.layers"))?;
+                if let Some(&l) = layers.iter().find(|&&l| l > max_depth) {
+                    return Err(bad(format!(
+                        "{}: layer {l} is deeper than the deepest network (depth {max_depth})",
+                        at("histograms.layers")
+                    )));
+                }
+                let bins = scalar_size(h.bins.as_ref(), 60, &at("histograms.bins"))?;
+                if bins < 2 {
+                    return Err(bad(format!("{}: need at least 2 bins, found {bins}", at("histograms.bins"))));
+                }
+                Some(crate::config::Histograms { layers, bins })
+            }
+        };
+
+        Ok(Experiment {
+            name,
+            description: raw.description.unwrap_or_default(),
+            seed,
+            trials,
+            batch,
+            dtype,
+            input,
+            output_grad,
+            network,
+            depths,
+            widths,
+            activations,
+            bias,
+            inits,
+            histograms,
+        })
+    }
+
+    /// The sweep in its deterministic order: activation, init, width, depth (file order each).
+    pub fn cells(&self) -> Vec<Cell> {
+        let mut cells = Vec::new();
+        for &activation in &self.activations {
+            for init in &self.inits {
+                for &width in &self.widths {
+                    for &depth in &self.depths {
+                        cells.push(Cell {
+                            activation,
+                            init: init.clone(),
+                            width,
+                            depth,
+                        });
+                    }
+                }
+            }
+        }
+        cells
+    }
+}
+
+/// toml's message already carries "line N, column M" and the offending text; keep it whole.
+fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {}", e.message())
+        }
+        None => e.message().to_string(),
+    }
+}
+
+fn size_value(v: &Value, at: &str) -> anyhow::Result<usize> {
+    match v {
+        Value::Integer(i) if (1..=MAX_SIZE).contains(i) => Ok(*i as usize),
+        Value::Integer(i) if *i > MAX_SIZE => Err(bad(format!("{at}: {i} is too large (at most {MAX_SIZE})"))),
+        Value::Integer(i) => Err(bad(format!("{at}: must be a positive integer, found {i}"))),
+        other => Err(bad(format!("{at}: expected a positive integer, found {} {other}", other.type_str()))),
+    }
+}
+
+fn scalar_size(v: Option<&Value>, default: usize, at: &str) -> anyhow::Result<usize> {
+    v.map_or(Ok(default), |v| size_value(v, at))
+}
+
+/// An integer or a non-empty list of integers, each ≥ 1, no repeats.
+fn size_list(v: &Value, at: &str) -> anyhow::Result<Vec<usize>> {
+    let list = match v {
+        Value::Array(items) => {
+            if items.is_empty() {
+                return Err(bad(format!("{at}: empty list; give at least one value")));
+            }
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| size_value(x, &format!("{at}[{i}]")))
+                .collect::<anyhow::Result<Vec<_>>>()?
+        }
+        v => vec![size_value(v, at)?],
+    };
+    no_duplicates(list.iter().map(|x| x.to_string()), at, "value")?;
+    Ok(list)
+}
+
+fn no_duplicates(items: impl Iterator<Item = String>, at: &str, what: &str) -> anyhow::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for item in items {
+        if !seen.insert(item.clone()) {
+            return Err(bad(format!("{at}: duplicate {what} '{item}'")));
+        }
+    }
+    Ok(())
+}
+
+fn data_dist(d: Option<&DistFile>, at: &str) -> anyhow::Result<DataDist> {
+    let Some(d) = d else { return Ok(DataDist::STANDARD) };
+    let uniform = match d.distribution.as_deref() {
+        None | Some("normal") => false,
+        Some("uniform") => true,
+        Some(other) => {
+            return Err(bad(format!("{at}.distribution: {}", unknown_name("distribution", other, DISTRIBUTIONS))))
+        }
+    };
+    let std = match &d.std {
+        None => 1.0,
+        Some(Value::Float(f)) => *f,
+        Some(Value::Integer(i)) => *i as f64,
+        Some(v) => return Err(bad(format!("{at}.std: expected a number, found {} {v}", v.type_str()))),
+    };
+    if !std.is_finite() || std < 0.0 {
+        return Err(bad(format!("{at}.std: must be a finite number >= 0, found {std}")));
+    }
+    Ok(DataDist { uniform, std })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+description = "t"
+seed = 3
+trials = 2
+batch = 8
+[network]
+depth = [2, 3]
+width = 4
+activation = ["relu", { name = "leaky_relu", negative_slope = 0.2 }]
+[[init]]
+label = "He"
+weight = { scheme = "kaiming_normal", nonlinearity = "relu" }
+[[init]]
+preset = "pytorch_default"
+"#;
+
+    #[test]
+    fn parses_and_expands() {
+        let e = Experiment::parse(GOOD, "x.toml", "x").unwrap();
+        assert_eq!(e.name, "x");
+        assert_eq!(e.cells().len(), 2 * 2 * 2);
+        assert_eq!(e.inits[1].label, "pytorch_default");
+        assert_eq!(e.dtype, Dtype::F32);
+    }
+
+    fn err(text: &str) -> String {
+        let e = Experiment::parse(text, "x.toml", "x").unwrap_err();
+        assert!(crate::error::is_bad_input(&e));
+        e.to_string()
+    }
+
+    #[test]
+    fn rejects_bad_input_with_context() {
+        let m = err(&GOOD.replace("seed = 3", "seed = 3\nsed = 4"));
+        assert!(m.contains("x.toml") && m.contains("unknown field `sed`") && m.contains("line"), "{m}");
+        let m = err(&GOOD.replace("depth = [2, 3]", "depth = [2, -3]"));
+        assert!(m.contains("network.depth[1]") && m.contains("-3"), "{m}");
+        let m = err(&GOOD.replace("depth = [2, 3]", "depth = []"));
+        assert!(m.contains("network.depth: empty list"), "{m}");
+        let m = err(&GOOD.replace("width = 4", "width = 0"));
+        assert!(m.contains("network.width"), "{m}");
+        let m = err(&GOOD.replace("\"relu\",", "\"rellu\","));
+        assert!(m.contains("did you mean 'relu'"), "{m}");
+        let m = err(&GOOD.replace("label = \"He\"", "label = \"pytorch_default\""));
+        assert!(m.contains("duplicate init label"), "{m}");
+        let m = err(&GOOD.replace("nonlinearity = \"relu\"", "nonlinearity = \"rel\""));
+        assert!(m.contains("init[1].weight") && m.contains("valid: linear"), "{m}");
+        let m = err(&GOOD.replace("batch = 8", "batch = 8\ndtype = \"f16\""));
+        assert!(m.contains("dtype") && m.contains("valid: f32, f64"), "{m}");
+        let m = err(&GOOD.replace("trials = 2", "trials = \"two\""));
+        assert!(m.contains("trials"), "{m}");
+        let m = err(&(GOOD.to_string() + "[input]\nstd = nan\n"));
+        assert!(m.contains("input.std"), "{m}");
+        let m = err("[network]\ndepth = 2\nwidth = 3\nactivation = \"relu\"\n");
+        assert!(m.contains("no [[init]]"), "{m}");
+        let m = err("seed = [");
+        assert!(m.contains("x.toml") && m.contains("line 1"), "{m}");
+    }
+}

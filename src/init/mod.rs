@@ -1,0 +1,353 @@
+//! Initialization: a weight [`Scheme`] plus a bias rule, either given explicitly or as one of
+//! the framework presets.
+//!
+//! Presets (weight and bias together):
+//! - `pytorch_default`: `nn.Linear`/`nn.ConvNd.reset_parameters` — weight
+//!   `kaiming_uniform(a=√5)`, i.e. gain √(2/(1+5)) = √(1/3) and bound √3·gain/√fan_in = 1/√fan_in:
+//!   U(±1/√fan_in), variance 1/(3·fan_in) — one sixth of He's 2/fan_in; bias U(±1/√fan_in).
+//! - Keras `glorot_uniform` = variance_scaling(1, fan_avg, uniform), `glorot_normal` =
+//!   variance_scaling(1, fan_avg, truncated_normal), `he_normal` = variance_scaling(2, fan_in,
+//!   truncated_normal) (truncated, unlike PyTorch's kaiming_normal), `he_uniform` =
+//!   variance_scaling(2, fan_in, uniform), `lecun_normal` = variance_scaling(1, fan_in,
+//!   truncated_normal), `lecun_uniform` = variance_scaling(1, fan_in, uniform); zero bias.
+
+pub mod fans;
+pub mod gain;
+pub mod orthogonal;
+pub mod scheme;
+pub mod trunc;
+
+pub use scheme::{FanMode, Moments, Scheme, VsDistribution, SCHEMES};
+
+use crate::error::{bad, unknown_name};
+use crate::params::{parse_inline, Params};
+use rand::Rng;
+use toml::{Table, Value};
+
+/// Every preset name.
+pub const PRESETS: &[&str] = &[
+    "pytorch_default",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_normal",
+    "he_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+];
+
+/// How the bias vector (length `out`) is drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BiasInit {
+    /// A scheme applied to the 1-D bias tensor.
+    Scheme(Scheme),
+    /// PyTorch's layer default: U(±1/√fan_in) with the *weight's* fan_in (0 when fan_in = 0).
+    FanInUniform,
+}
+
+impl BiasInit {
+    pub fn canonical(&self) -> String {
+        match self {
+            BiasInit::Scheme(s) => s.canonical(),
+            BiasInit::FanInUniform => "uniform(±1/√fan_in)".into(),
+        }
+    }
+
+    fn fan_in_bound(weight_shape: &[usize]) -> f64 {
+        let fan_in = fans::fans(weight_shape).map(|f| f.0).unwrap_or(0);
+        if fan_in > 0 {
+            1.0 / (fan_in as f64).sqrt()
+        } else {
+            0.0
+        }
+    }
+
+    /// Per-entry mean and variance of the bias for a layer whose weight has `weight_shape`.
+    pub fn moments(&self, weight_shape: &[usize]) -> Result<Moments, String> {
+        match self {
+            BiasInit::Scheme(s) => s.moments(&[weight_shape[0]]),
+            BiasInit::FanInUniform => {
+                let b = Self::fan_in_bound(weight_shape);
+                Ok(Moments { mean: 0.0, var: b * b / 3.0 })
+            }
+        }
+    }
+
+    /// Draw the bias vector for a layer whose weight has `weight_shape`.
+    pub fn sample<R: Rng + ?Sized>(&self, weight_shape: &[usize], rng: &mut R) -> Result<Vec<f64>, String> {
+        let out = weight_shape.first().copied().unwrap_or(0);
+        match self {
+            BiasInit::Scheme(s) => s.sample(&[out], rng),
+            BiasInit::FanInUniform => {
+                let b = Self::fan_in_bound(weight_shape);
+                Ok((0..out)
+                    .map(|_| {
+                        let u: f64 = rng.random();
+                        -b + 2.0 * b * u
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    pub fn is_zero(&self) -> bool {
+        matches!(self, BiasInit::Scheme(Scheme::Zeros))
+    }
+}
+
+/// A complete layer initialization: weight scheme, bias rule, and the preset it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Init {
+    pub weight: Scheme,
+    pub bias: BiasInit,
+    pub preset: Option<&'static str>,
+}
+
+impl Init {
+    /// A preset by name.
+    pub fn preset(name: &str, at: &str) -> anyhow::Result<Init> {
+        let vs = |scale: f64, mode: FanMode, distribution: VsDistribution| Scheme::VarianceScaling {
+            scale,
+            mode,
+            distribution,
+        };
+        let zeros = BiasInit::Scheme(Scheme::Zeros);
+        let (preset, weight, bias) = match name {
+            "pytorch_default" => (
+                "pytorch_default",
+                Scheme::KaimingUniform {
+                    a: 5f64.sqrt(),
+                    mode: FanMode::FanIn,
+                    nonlinearity: "leaky_relu",
+                },
+                BiasInit::FanInUniform,
+            ),
+            "glorot_uniform" => ("glorot_uniform", vs(1.0, FanMode::FanAvg, VsDistribution::Uniform), zeros),
+            "glorot_normal" => ("glorot_normal", vs(1.0, FanMode::FanAvg, VsDistribution::TruncatedNormal), zeros),
+            "he_normal" => ("he_normal", vs(2.0, FanMode::FanIn, VsDistribution::TruncatedNormal), zeros),
+            "he_uniform" => ("he_uniform", vs(2.0, FanMode::FanIn, VsDistribution::Uniform), zeros),
+            "lecun_normal" => ("lecun_normal", vs(1.0, FanMode::FanIn, VsDistribution::TruncatedNormal), zeros),
+            "lecun_uniform" => ("lecun_uniform", vs(1.0, FanMode::FanIn, VsDistribution::Uniform), zeros),
+            other => return Err(bad(format!("{at}: {}", unknown_name("preset", other, PRESETS)))),
+        };
+        Ok(Init {
+            weight,
+            bias,
+            preset: Some(preset),
+        })
+    }
+
+    /// A weight scheme with zero bias.
+    pub fn from_scheme(weight: Scheme) -> Init {
+        Init {
+            weight,
+            bias: BiasInit::Scheme(Scheme::Zeros),
+            preset: None,
+        }
+    }
+
+    /// Canonical description: identical text ⇔ identical numbers.
+    pub fn canonical(&self) -> String {
+        let base = match self.preset {
+            Some(p) => p.to_string(),
+            None => self.weight.canonical(),
+        };
+        let default_bias = match self.preset {
+            Some("pytorch_default") => BiasInit::FanInUniform,
+            _ => BiasInit::Scheme(Scheme::Zeros),
+        };
+        if self.bias == default_bias {
+            base
+        } else {
+            format!("{base} + bias {}", self.bias.canonical())
+        }
+    }
+
+    /// Parse a command-line SPEC: a bare scheme or preset name, or an inline-table body
+    /// (`scheme = "kaiming_uniform", a = 2.236`, or `preset = "pytorch_default"`).
+    pub fn parse_spec(text: &str, at: &str) -> anyhow::Result<Init> {
+        let t = text.trim();
+        if !t.contains('=') {
+            if PRESETS.contains(&t) {
+                return Init::preset(t, at);
+            }
+            if !SCHEMES.contains(&t) {
+                let all: Vec<&str> = SCHEMES.iter().chain(PRESETS).copied().collect();
+                return Err(bad(format!("{at}: {}", unknown_name("init scheme or preset", t, &all))));
+            }
+        }
+        let mut table = parse_inline(t, "scheme", at)?;
+        if let Some(preset) = table.remove("preset") {
+            let name = expect_str(&preset, at, "preset", PRESETS)?;
+            if let Some(k) = table.keys().next() {
+                return Err(bad(format!("{at}: unknown key '{k}' beside 'preset'; a preset takes no parameters")));
+            }
+            return Init::preset(&name, at);
+        }
+        Ok(Init::from_scheme(scheme_from_table(table, at)?))
+    }
+
+    /// Parse the `weight = ...`/`bias = ...`/`preset = ...` keys of an `[[init]]` entry
+    /// (already stripped of `label`).
+    pub fn from_entry(mut entry: Table, at: &str) -> anyhow::Result<Init> {
+        let preset = entry.remove("preset");
+        let weight = entry.remove("weight");
+        let bias = entry.remove("bias");
+        if let Some(k) = entry.keys().next() {
+            return Err(bad(format!("{at}: unknown key '{k}'; valid keys: label, preset, weight, bias")));
+        }
+        let mut init = match (preset, weight) {
+            (Some(_), Some(_)) => {
+                return Err(bad(format!("{at}: give either 'preset' or 'weight', not both")));
+            }
+            (Some(p), None) => Init::preset(&expect_str(&p, &format!("{at}.preset"), "preset", PRESETS)?, &format!("{at}.preset"))?,
+            (None, Some(w)) => Init::from_scheme(scheme_from_value(&w, &format!("{at}.weight"))?),
+            (None, None) => {
+                return Err(bad(format!(
+                    "{at}: needs 'weight = {{ scheme = ... }}' or 'preset = ...'; presets: {}",
+                    PRESETS.join(", ")
+                )))
+            }
+        };
+        if let Some(b) = bias {
+            let at_b = format!("{at}.bias");
+            let scheme = scheme_from_value(&b, &at_b)?;
+            scheme
+                .check_shape(&[1])
+                .map_err(|e| bad(format!("{at_b}: {} cannot initialize a 1-D bias: {e}", scheme.name())))?;
+            init.bias = BiasInit::Scheme(scheme);
+        }
+        Ok(init)
+    }
+
+    /// Check that this init can fill a weight of `shape` (PyTorch's shape rules).
+    pub fn check_shape(&self, shape: &[usize], at: &str) -> anyhow::Result<()> {
+        self.weight
+            .check_shape(shape)
+            .map_err(|e| bad(format!("{at}: {}: {e}", self.weight.name())))
+    }
+}
+
+fn expect_str(v: &Value, at: &str, key: &str, valid: &[&str]) -> anyhow::Result<String> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        other => Err(bad(format!(
+            "{at}: '{key}' must be a string, found {}; valid: {}",
+            other.type_str(),
+            valid.join(", ")
+        ))),
+    }
+}
+
+/// A scheme from a TOML value: a bare name or `{ scheme = "...", params... }`.
+pub fn scheme_from_value(v: &Value, at: &str) -> anyhow::Result<Scheme> {
+    match v {
+        Value::String(s) => {
+            let mut t = Table::new();
+            t.insert("scheme".into(), Value::String(s.clone()));
+            scheme_from_table(t, at)
+        }
+        Value::Table(t) => scheme_from_table(t.clone(), at),
+        other => Err(bad(format!(
+            "{at}: expected a table {{ scheme = ... }} or a scheme name, found {}",
+            other.type_str()
+        ))),
+    }
+}
+
+fn scheme_from_table(mut t: Table, at: &str) -> anyhow::Result<Scheme> {
+    let name = match t.remove("scheme") {
+        Some(v) => expect_str(&v, at, "scheme", SCHEMES)?,
+        None => {
+            return Err(bad(format!("{at}: missing key 'scheme'; valid schemes: {}", SCHEMES.join(", "))));
+        }
+    };
+    if !SCHEMES.contains(&name.as_str()) {
+        if PRESETS.contains(&name.as_str()) {
+            return Err(bad(format!(
+                "{at}: '{name}' is a preset, not a scheme: write preset = \"{name}\""
+            )));
+        }
+        return Err(bad(format!("{at}: {}", unknown_name("scheme", &name, SCHEMES))));
+    }
+    Scheme::from_params(&name, Params::new(t, at, format!("scheme '{name}'")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn pytorch_default_is_uniform_one_over_sqrt_fan_in() {
+        let init = Init::parse_spec("pytorch_default", "cli").unwrap();
+        let shape = [128, 300];
+        let bound = init.weight.bound(&shape).unwrap();
+        assert!((bound - 1.0 / 300f64.sqrt()).abs() < 1e-15 * bound);
+        let m = init.weight.moments(&shape).unwrap();
+        assert!((m.var - 1.0 / 900.0).abs() < 1e-15);
+        let b = init.bias.moments(&shape).unwrap();
+        assert!((b.var - 1.0 / 900.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn spec_forms() {
+        let a = Init::parse_spec("kaiming_normal", "cli").unwrap();
+        assert_eq!(a.canonical(), "kaiming_normal");
+        let b = Init::parse_spec("scheme = \"kaiming_normal\", nonlinearity = \"relu\"", "cli").unwrap();
+        assert_eq!(b.canonical(), "kaiming_normal(nonlinearity=relu)");
+        // Default kaiming gain is √2 (leaky_relu with a = 0) — same numbers as nonlinearity = relu.
+        let shape = [64, 64];
+        assert_eq!(a.weight.std(&shape), b.weight.std(&shape));
+        let e = Init::parse_spec("kaiming_norml", "cli").unwrap_err().to_string();
+        assert!(e.contains("did you mean 'kaiming_normal'"), "{e}");
+        let e = Init::parse_spec("scheme = \"kaiming_normal\", mode = \"fan_avg\"", "cli").unwrap_err().to_string();
+        assert!(e.contains("valid: fan_in, fan_out"), "{e}");
+        let e = Init::parse_spec("scheme = \"uniform\", a = 2, b = 1", "cli").unwrap_err().to_string();
+        assert!(e.contains("a <= b"), "{e}");
+        let e = Init::parse_spec("scheme = \"normal\", std = -1", "cli").unwrap_err().to_string();
+        assert!(e.contains("std >= 0"), "{e}");
+        let e = Init::parse_spec("scheme = \"normal\", sdt = 1", "cli").unwrap_err().to_string();
+        assert!(e.contains("unknown key 'sdt'") && e.contains("valid keys: mean, std"), "{e}");
+        let e = Init::parse_spec("scheme = \"kaiming_normal\", nonlinearity = \"swish\"", "cli")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("valid: linear"), "{e}");
+    }
+
+    /// Moments of sampled weights against the formulas: z-test on the mean and the variance
+    /// with standard errors from the sample size (|z| < 5).
+    #[test]
+    fn sampled_moments_match_formulas() {
+        let shape = [400, 500];
+        let specs = [
+            "pytorch_default",
+            "kaiming_normal",
+            "scheme = \"kaiming_uniform\", mode = \"fan_out\", nonlinearity = \"relu\"",
+            "xavier_normal",
+            "xavier_uniform",
+            "scheme = \"normal\", std = 0.01",
+            "scheme = \"uniform\", a = -0.5, b = 1.5",
+            "scheme = \"trunc_normal\", std = 0.3, a = -0.2, b = 0.5",
+            "lecun_normal",
+            "he_normal",
+            "glorot_uniform",
+            "orthogonal",
+            "scheme = \"sparse\", sparsity = 0.3",
+        ];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        for spec in specs {
+            let init = Init::parse_spec(spec, "test").unwrap();
+            let w = init.weight.sample(&shape, &mut rng).unwrap();
+            let n = w.len() as f64;
+            let mean = w.iter().sum::<f64>() / n;
+            let var = w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+            let m4 = w.iter().map(|x| (x - mean).powi(4)).sum::<f64>() / n;
+            let want = init.weight.moments(&shape).unwrap();
+            let se_mean = (want.var / n).sqrt();
+            let se_var = ((m4 - var * var) / n).sqrt();
+            assert!((mean - want.mean).abs() < 5.0 * se_mean + 1e-300, "{spec}: mean {mean} vs {}", want.mean);
+            // Orthogonal rows are exactly unit norm: the variance is fixed, tighter than i.i.d.
+            assert!((var - want.var).abs() < 5.0 * se_var, "{spec}: var {var} vs {} (se {se_var})", want.var);
+        }
+    }
+}

@@ -1,0 +1,572 @@
+//! Weight-initialization schemes with `torch.nn.init`'s names, parameters and defaults, and
+//! Keras' `VarianceScaling`. For a tensor of shape `[out, in, k...]` with fan_in = in·∏k and
+//! fan_out = out·∏k (see [`super::fans`]):
+//!
+//! | scheme | distribution | variance |
+//! |---|---|---|
+//! | `uniform(a=0, b=1)` | U(a, b) | (b − a)²/12 |
+//! | `normal(mean=0, std=1)` | N(mean, std²) | std² |
+//! | `trunc_normal(mean=0, std=1, a=-2, b=2)` | N(mean, std²) on [a, b] (absolute bounds) | see [`super::trunc`] |
+//! | `constant(val)`, `ones`, `zeros` | val | 0 |
+//! | `eye` (2-D) | identity | — |
+//! | `dirac(groups=1)` (3/4/5-D) | identity convolution per group | — |
+//! | `xavier_uniform(gain=1)` | U(±gain·√(6/(fan_in+fan_out))) | gain²·2/(fan_in+fan_out) (Glorot & Bengio 2010, Eq. 16) |
+//! | `xavier_normal(gain=1)` | N(0, gain²·2/(fan_in+fan_out)) | same |
+//! | `kaiming_uniform(a=0, mode=fan_in, nonlinearity=leaky_relu)` | U(±√3·gain/√fan) | gain²/fan (He et al. 2015, Eq. 10/14) |
+//! | `kaiming_normal(...)` | N(0, gain²/fan) | gain²/fan |
+//! | `orthogonal(gain=1)` | gain·Haar-orthogonal | gain²/max(rows, cols) |
+//! | `sparse(sparsity, std=0.01)` (2-D) | N(0, std²), ⌈sparsity·rows⌉ zeros per column | std²·(1 − ⌈sparsity·rows⌉/rows) |
+//! | `variance_scaling(scale=1, mode=fan_in, distribution=truncated_normal)` | Keras | scale/max(1, n) |
+//!
+//! gain for kaiming is `calculate_gain(nonlinearity, a)`; fan is fan_in or fan_out per `mode`.
+//! Keras' truncated normal draws N(0, σ²) with σ = √(scale/n)/0.87962566103423978 and re-draws
+//! anything beyond 2σ, so the variance is scale/n.
+
+use super::fans::fans;
+use super::gain::{calculate_gain, NONLINEARITIES};
+use super::orthogonal::orthogonalize;
+use super::trunc::{trunc_normal_moments, TruncNormal};
+use crate::error::{bad, unknown_name};
+use crate::params::{canonical, Params};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Std of N(0, 1) truncated to [−2, 2]; Keras divides by it so the truncated variance is exact.
+pub const KERAS_TRUNC_STD: f64 = 0.879_625_661_034_239_78;
+
+/// Every scheme name.
+pub const SCHEMES: &[&str] = &[
+    "uniform",
+    "normal",
+    "trunc_normal",
+    "constant",
+    "ones",
+    "zeros",
+    "eye",
+    "dirac",
+    "xavier_uniform",
+    "xavier_normal",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "orthogonal",
+    "sparse",
+    "variance_scaling",
+];
+
+/// Which fan a Kaiming scheme preserves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FanMode {
+    FanIn,
+    FanOut,
+    /// Keras only: (fan_in + fan_out)/2.
+    FanAvg,
+}
+
+impl FanMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            FanMode::FanIn => "fan_in",
+            FanMode::FanOut => "fan_out",
+            FanMode::FanAvg => "fan_avg",
+        }
+    }
+    fn from_name(s: &str) -> FanMode {
+        match s {
+            "fan_out" => FanMode::FanOut,
+            "fan_avg" => FanMode::FanAvg,
+            _ => FanMode::FanIn,
+        }
+    }
+    pub fn fan(self, fan_in: usize, fan_out: usize) -> f64 {
+        match self {
+            FanMode::FanIn => fan_in as f64,
+            FanMode::FanOut => fan_out as f64,
+            FanMode::FanAvg => (fan_in + fan_out) as f64 / 2.0,
+        }
+    }
+}
+
+/// Keras VarianceScaling distributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VsDistribution {
+    TruncatedNormal,
+    UntruncatedNormal,
+    Uniform,
+}
+
+impl VsDistribution {
+    pub fn name(self) -> &'static str {
+        match self {
+            VsDistribution::TruncatedNormal => "truncated_normal",
+            VsDistribution::UntruncatedNormal => "untruncated_normal",
+            VsDistribution::Uniform => "uniform",
+        }
+    }
+}
+
+/// A weight (or bias) initialization scheme with its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scheme {
+    Uniform { a: f64, b: f64 },
+    Normal { mean: f64, std: f64 },
+    TruncNormal { mean: f64, std: f64, a: f64, b: f64 },
+    Constant { val: f64 },
+    Ones,
+    Zeros,
+    Eye,
+    Dirac { groups: usize },
+    XavierUniform { gain: f64 },
+    XavierNormal { gain: f64 },
+    KaimingUniform { a: f64, mode: FanMode, nonlinearity: &'static str },
+    KaimingNormal { a: f64, mode: FanMode, nonlinearity: &'static str },
+    Orthogonal { gain: f64 },
+    Sparse { sparsity: f64, std: f64 },
+    VarianceScaling { scale: f64, mode: FanMode, distribution: VsDistribution },
+}
+
+/// Scalar summary of what a scheme gives a tensor of a given shape.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moments {
+    pub mean: f64,
+    pub var: f64,
+}
+
+fn fmt_num(x: f64) -> String {
+    format!("{x}")
+}
+
+impl Scheme {
+    /// Parse a scheme from its parameter table (the `scheme` key already removed).
+    pub fn from_params(name: &str, mut p: Params) -> anyhow::Result<Scheme> {
+        let at = p.at.clone();
+        let s = match name {
+            "uniform" => {
+                let (a, b) = (p.f64_or("a", 0.0)?, p.f64_or("b", 1.0)?);
+                if a > b {
+                    return Err(bad(format!("{at}: uniform needs a <= b, found a = {a}, b = {b}")));
+                }
+                Scheme::Uniform { a, b }
+            }
+            "normal" => {
+                let (mean, std) = (p.f64_or("mean", 0.0)?, p.f64_or("std", 1.0)?);
+                check_std(&at, "normal", std)?;
+                Scheme::Normal { mean, std }
+            }
+            "trunc_normal" => {
+                let (mean, std) = (p.f64_or("mean", 0.0)?, p.f64_or("std", 1.0)?);
+                let (a, b) = (p.f64_or("a", -2.0)?, p.f64_or("b", 2.0)?);
+                check_std(&at, "trunc_normal", std)?;
+                if a >= b {
+                    return Err(bad(format!("{at}: trunc_normal needs a < b, found a = {a}, b = {b}")));
+                }
+                Scheme::TruncNormal { mean, std, a, b }
+            }
+            "constant" => Scheme::Constant { val: p.f64_req("val")? },
+            "ones" => Scheme::Ones,
+            "zeros" => Scheme::Zeros,
+            "eye" => Scheme::Eye,
+            "dirac" => Scheme::Dirac {
+                groups: p.usize_or("groups", 1)?,
+            },
+            "xavier_uniform" => Scheme::XavierUniform {
+                gain: p.f64_or("gain", 1.0)?,
+            },
+            "xavier_normal" => Scheme::XavierNormal {
+                gain: p.f64_or("gain", 1.0)?,
+            },
+            "kaiming_uniform" | "kaiming_normal" => {
+                let a = p.f64_or("a", 0.0)?;
+                let mode = FanMode::from_name(p.choice_or("mode", "fan_in", &["fan_in", "fan_out"])?);
+                let nonlinearity = p.choice_or("nonlinearity", "leaky_relu", NONLINEARITIES)?;
+                if name == "kaiming_uniform" {
+                    Scheme::KaimingUniform { a, mode, nonlinearity }
+                } else {
+                    Scheme::KaimingNormal { a, mode, nonlinearity }
+                }
+            }
+            "orthogonal" => Scheme::Orthogonal {
+                gain: p.f64_or("gain", 1.0)?,
+            },
+            "sparse" => {
+                let sparsity = p.f64_req("sparsity")?;
+                let std = p.f64_or("std", 0.01)?;
+                if !(0.0..=1.0).contains(&sparsity) {
+                    return Err(bad(format!("{at}: sparse needs 0 <= sparsity <= 1, found {sparsity}")));
+                }
+                check_std(&at, "sparse", std)?;
+                Scheme::Sparse { sparsity, std }
+            }
+            "variance_scaling" => {
+                let scale = p.f64_or("scale", 1.0)?;
+                if scale <= 0.0 {
+                    return Err(bad(format!("{at}: variance_scaling needs scale > 0, found {scale}")));
+                }
+                let mode = FanMode::from_name(p.choice_or("mode", "fan_in", &["fan_in", "fan_out", "fan_avg"])?);
+                let distribution = match p.choice_or(
+                    "distribution",
+                    "truncated_normal",
+                    &["truncated_normal", "untruncated_normal", "uniform"],
+                )? {
+                    "untruncated_normal" => VsDistribution::UntruncatedNormal,
+                    "uniform" => VsDistribution::Uniform,
+                    _ => VsDistribution::TruncatedNormal,
+                };
+                Scheme::VarianceScaling { scale, mode, distribution }
+            }
+            other => return Err(bad(format!("{at}: {}", unknown_name("scheme", other, SCHEMES)))),
+        };
+        p.finish()?;
+        Ok(s)
+    }
+
+    /// The scheme's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scheme::Uniform { .. } => "uniform",
+            Scheme::Normal { .. } => "normal",
+            Scheme::TruncNormal { .. } => "trunc_normal",
+            Scheme::Constant { .. } => "constant",
+            Scheme::Ones => "ones",
+            Scheme::Zeros => "zeros",
+            Scheme::Eye => "eye",
+            Scheme::Dirac { .. } => "dirac",
+            Scheme::XavierUniform { .. } => "xavier_uniform",
+            Scheme::XavierNormal { .. } => "xavier_normal",
+            Scheme::KaimingUniform { .. } => "kaiming_uniform",
+            Scheme::KaimingNormal { .. } => "kaiming_normal",
+            Scheme::Orthogonal { .. } => "orthogonal",
+            Scheme::Sparse { .. } => "sparse",
+            Scheme::VarianceScaling { .. } => "variance_scaling",
+        }
+    }
+
+    /// The parameters that differ from PyTorch's (or Keras') defaults, in declaration order.
+    pub fn params(&self) -> Vec<(&'static str, toml::Value)> {
+        use toml::Value;
+        let mut ps: Vec<(&'static str, Value)> = Vec::new();
+        fn put(ps: &mut Vec<(&'static str, Value)>, k: &'static str, v: f64, default: f64) {
+            if v != default {
+                ps.push((k, Value::Float(v)));
+            }
+        }
+        match *self {
+            Scheme::Uniform { a, b } => {
+                put(&mut ps, "a", a, 0.0);
+                put(&mut ps, "b", b, 1.0);
+            }
+            Scheme::Normal { mean, std } => {
+                put(&mut ps, "mean", mean, 0.0);
+                put(&mut ps, "std", std, 1.0);
+            }
+            Scheme::TruncNormal { mean, std, a, b } => {
+                put(&mut ps, "mean", mean, 0.0);
+                put(&mut ps, "std", std, 1.0);
+                put(&mut ps, "a", a, -2.0);
+                put(&mut ps, "b", b, 2.0);
+            }
+            Scheme::Constant { val } => ps.push(("val", Value::Float(val))),
+            Scheme::Dirac { groups } => {
+                if groups != 1 {
+                    ps.push(("groups", Value::Integer(groups as i64)));
+                }
+            }
+            Scheme::XavierUniform { gain } | Scheme::XavierNormal { gain } | Scheme::Orthogonal { gain } => {
+                put(&mut ps, "gain", gain, 1.0)
+            }
+            Scheme::KaimingUniform { a, mode, nonlinearity } | Scheme::KaimingNormal { a, mode, nonlinearity } => {
+                put(&mut ps, "a", a, 0.0);
+                if mode != FanMode::FanIn {
+                    ps.push(("mode", Value::String(mode.name().into())));
+                }
+                if nonlinearity != "leaky_relu" {
+                    ps.push(("nonlinearity", Value::String(nonlinearity.into())));
+                }
+            }
+            Scheme::Sparse { sparsity, std } => {
+                ps.push(("sparsity", Value::Float(sparsity)));
+                put(&mut ps, "std", std, 0.01);
+            }
+            Scheme::VarianceScaling { scale, mode, distribution } => {
+                put(&mut ps, "scale", scale, 1.0);
+                if mode != FanMode::FanIn {
+                    ps.push(("mode", Value::String(mode.name().into())));
+                }
+                if distribution != VsDistribution::TruncatedNormal {
+                    ps.push(("distribution", Value::String(distribution.name().into())));
+                }
+            }
+            Scheme::Ones | Scheme::Zeros | Scheme::Eye => {}
+        }
+        ps
+    }
+
+    /// Canonical text with every non-default parameter, e.g. `kaiming_normal(nonlinearity=relu)`.
+    /// Two schemes with the same canonical text draw the same numbers.
+    pub fn canonical(&self) -> String {
+        let ps: Vec<(&str, String)> = self
+            .params()
+            .into_iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    toml::Value::Float(f) => fmt_num(f),
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, text)
+            })
+            .collect();
+        canonical(self.name(), &ps)
+    }
+
+    /// The inline table `{ scheme = "...", <non-default params> }` that parses back to `self`.
+    pub fn to_table(&self) -> toml::Table {
+        let mut t = toml::Table::new();
+        t.insert("scheme".into(), toml::Value::String(self.name().into()));
+        for (k, v) in self.params() {
+            t.insert(k.into(), v);
+        }
+        t
+    }
+
+    /// Check `shape` the way PyTorch does before sampling (same conditions, exit-2 messages).
+    pub fn check_shape(&self, shape: &[usize]) -> Result<(), String> {
+        match self {
+            Scheme::XavierUniform { .. }
+            | Scheme::XavierNormal { .. }
+            | Scheme::KaimingUniform { .. }
+            | Scheme::KaimingNormal { .. }
+            | Scheme::VarianceScaling { .. } => fans(shape).map(|_| ()),
+            Scheme::Orthogonal { .. } if shape.len() < 2 => {
+                Err(format!("orthogonal needs at least 2 dimensions, found shape {shape:?}"))
+            }
+            Scheme::Eye if shape.len() != 2 => Err(format!("eye needs exactly 2 dimensions, found shape {shape:?}")),
+            Scheme::Sparse { .. } if shape.len() != 2 => {
+                Err(format!("sparse needs exactly 2 dimensions, found shape {shape:?}"))
+            }
+            Scheme::Dirac { groups } => {
+                if !(3..=5).contains(&shape.len()) {
+                    return Err(format!("dirac needs 3, 4 or 5 dimensions, found shape {shape:?}"));
+                }
+                if shape[0] % groups != 0 {
+                    return Err(format!("dirac: dim 0 ({}) must be divisible by groups ({groups})", shape[0]));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The std of the underlying distribution for scale-type schemes (`std` line of `weights`):
+    /// for uniform schemes the std of the uniform, for truncated ones the *pre-truncation* σ.
+    pub fn std(&self, shape: &[usize]) -> Option<f64> {
+        let fans = fans(shape).ok();
+        match *self {
+            Scheme::Uniform { a, b } => Some((b - a) / 12f64.sqrt()),
+            Scheme::Normal { std, .. } | Scheme::TruncNormal { std, .. } | Scheme::Sparse { std, .. } => Some(std),
+            Scheme::XavierUniform { gain } | Scheme::XavierNormal { gain } => {
+                let (fi, fo) = fans?;
+                Some(gain * (2.0 / (fi + fo) as f64).sqrt())
+            }
+            Scheme::KaimingUniform { .. } | Scheme::KaimingNormal { .. } => {
+                let (fi, fo) = fans?;
+                Some(self.gain()? / self.kaiming_fan(fi, fo).sqrt())
+            }
+            Scheme::VarianceScaling { scale, mode, distribution } => {
+                let (fi, fo) = fans?;
+                let v = scale / mode.fan(fi, fo).max(1.0);
+                Some(match distribution {
+                    VsDistribution::TruncatedNormal => v.sqrt() / KERAS_TRUNC_STD,
+                    _ => v.sqrt(),
+                })
+            }
+            Scheme::Orthogonal { gain } => {
+                let rows = *shape.first()?;
+                let cols: usize = shape[1..].iter().product();
+                Some(gain.abs() / (rows.max(cols) as f64).sqrt())
+            }
+            _ => None,
+        }
+    }
+
+    /// The uniform half-width for symmetric uniform schemes (`bound` line of `weights`).
+    pub fn bound(&self, shape: &[usize]) -> Option<f64> {
+        match *self {
+            Scheme::XavierUniform { .. } | Scheme::KaimingUniform { .. } => Some(3f64.sqrt() * self.std(shape)?),
+            Scheme::VarianceScaling {
+                distribution: VsDistribution::Uniform,
+                ..
+            } => Some(3f64.sqrt() * self.std(shape)?),
+            _ => None,
+        }
+    }
+
+    /// The gain the scheme applies (kaiming: `calculate_gain(nonlinearity, a)`).
+    pub fn gain(&self) -> Option<f64> {
+        match *self {
+            Scheme::XavierUniform { gain } | Scheme::XavierNormal { gain } | Scheme::Orthogonal { gain } => Some(gain),
+            Scheme::KaimingUniform { a, nonlinearity, .. } | Scheme::KaimingNormal { a, nonlinearity, .. } => {
+                calculate_gain(nonlinearity, Some(a)).ok()
+            }
+            _ => None,
+        }
+    }
+
+    fn kaiming_fan(&self, fan_in: usize, fan_out: usize) -> f64 {
+        match *self {
+            Scheme::KaimingUniform { mode, .. } | Scheme::KaimingNormal { mode, .. } => mode.fan(fan_in, fan_out),
+            _ => f64::NAN,
+        }
+    }
+
+    /// Per-entry mean and variance of the distribution for a tensor of `shape` (for identity
+    /// schemes, the empirical mean and variance of the fixed tensor).
+    pub fn moments(&self, shape: &[usize]) -> Result<Moments, String> {
+        self.check_shape(shape)?;
+        let n: usize = shape.iter().product();
+        let m = |mean: f64, var: f64| Ok(Moments { mean, var });
+        match *self {
+            Scheme::Uniform { a, b } => m((a + b) / 2.0, (b - a).powi(2) / 12.0),
+            Scheme::Normal { mean, std } => m(mean, std * std),
+            Scheme::TruncNormal { mean, std, a, b } => {
+                let (mu, v) = trunc_normal_moments(mean, std, a, b);
+                m(mu, v)
+            }
+            Scheme::Constant { val } => m(val, 0.0),
+            Scheme::Ones => m(1.0, 0.0),
+            Scheme::Zeros => m(0.0, 0.0),
+            Scheme::Eye | Scheme::Dirac { .. } => {
+                let ones = match *self {
+                    Scheme::Eye => shape[0].min(shape[1]),
+                    Scheme::Dirac { groups } => (shape[0] / groups).min(shape[1]) * groups,
+                    _ => unreachable!(),
+                };
+                let p = ones as f64 / n.max(1) as f64;
+                m(p, p * (1.0 - p))
+            }
+            Scheme::Sparse { sparsity, std } => {
+                let rows = shape[0];
+                let zeros = (sparsity * rows as f64).ceil() as usize;
+                m(0.0, std * std * (rows - zeros.min(rows)) as f64 / rows.max(1) as f64)
+            }
+            Scheme::VarianceScaling { scale, mode, .. } => {
+                let (fi, fo) = fans(shape)?;
+                m(0.0, scale / mode.fan(fi, fo).max(1.0))
+            }
+            _ => {
+                let s = self.std(shape).ok_or("no std")?;
+                m(0.0, s * s)
+            }
+        }
+    }
+
+    /// Draw a tensor of `shape`, row-major in PyTorch layout `[out, in, k...]`.
+    pub fn sample<R: Rng + ?Sized>(&self, shape: &[usize], rng: &mut R) -> Result<Vec<f64>, String> {
+        self.check_shape(shape)?;
+        let n: usize = shape.iter().product();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let normal = |rng: &mut R, mean: f64, std: f64| -> Vec<f64> {
+            (0..n)
+                .map(|_| {
+                    let z: f64 = StandardNormal.sample(rng);
+                    mean + std * z
+                })
+                .collect()
+        };
+        let uniform = |rng: &mut R, a: f64, b: f64| -> Vec<f64> {
+            (0..n)
+                .map(|_| {
+                    let u: f64 = rng.random();
+                    a + (b - a) * u
+                })
+                .collect()
+        };
+        Ok(match *self {
+            Scheme::Uniform { a, b } => uniform(rng, a, b),
+            Scheme::Normal { mean, std } => normal(rng, mean, std),
+            Scheme::TruncNormal { mean, std, a, b } => {
+                let t = TruncNormal::new(mean, std, a, b);
+                (0..n).map(|_| t.sample(rng)).collect()
+            }
+            Scheme::Constant { val } => vec![val; n],
+            Scheme::Ones => vec![1.0; n],
+            Scheme::Zeros => vec![0.0; n],
+            Scheme::Eye => {
+                let (r, c) = (shape[0], shape[1]);
+                let mut w = vec![0.0; n];
+                for i in 0..r.min(c) {
+                    w[i * c + i] = 1.0;
+                }
+                w
+            }
+            Scheme::Dirac { groups } => {
+                let mut w = vec![0.0; n];
+                let out_per_group = shape[0] / groups;
+                let min_dim = out_per_group.min(shape[1]);
+                let spatial = &shape[2..];
+                let per_in: usize = spatial.iter().product();
+                let per_out = shape[1] * per_in;
+                // Centre index of the kernel, row-major over the spatial dims.
+                let centre = spatial.iter().fold(0, |acc, &k| acc * k + k / 2);
+                for g in 0..groups {
+                    for d in 0..min_dim {
+                        w[(g * out_per_group + d) * per_out + d * per_in + centre] = 1.0;
+                    }
+                }
+                w
+            }
+            Scheme::XavierUniform { .. } | Scheme::KaimingUniform { .. } => {
+                let bound = self.bound(shape).expect("fan-based bound");
+                uniform(rng, -bound, bound)
+            }
+            Scheme::XavierNormal { .. } | Scheme::KaimingNormal { .. } => {
+                let std = self.std(shape).expect("fan-based std");
+                normal(rng, 0.0, std)
+            }
+            Scheme::VarianceScaling { distribution, .. } => {
+                let std = self.std(shape).expect("fan-based std");
+                match distribution {
+                    VsDistribution::TruncatedNormal => {
+                        let t = TruncNormal::new(0.0, std, -2.0 * std, 2.0 * std);
+                        (0..n).map(|_| t.sample(rng)).collect()
+                    }
+                    VsDistribution::UntruncatedNormal => normal(rng, 0.0, std),
+                    VsDistribution::Uniform => {
+                        let bound = 3f64.sqrt() * std;
+                        uniform(rng, -bound, bound)
+                    }
+                }
+            }
+            Scheme::Orthogonal { gain } => {
+                let rows = shape[0];
+                let cols = n / rows;
+                let mut a = normal(rng, 0.0, 1.0);
+                orthogonalize(&mut a, rows, cols, gain);
+                a
+            }
+            Scheme::Sparse { sparsity, std } => {
+                let (rows, cols) = (shape[0], shape[1]);
+                let zeros = (sparsity * rows as f64).ceil() as usize;
+                let mut w = normal(rng, 0.0, std);
+                let mut perm: Vec<usize> = (0..rows).collect();
+                for c in 0..cols {
+                    // Partial Fisher–Yates: the first `zeros` entries are a uniform random subset.
+                    for i in 0..zeros.min(rows) {
+                        let j = rng.random_range(i..rows);
+                        perm.swap(i, j);
+                        w[perm[i] * cols + c] = 0.0;
+                    }
+                }
+                w
+            }
+        })
+    }
+}
+
+fn check_std(at: &str, scheme: &str, std: f64) -> anyhow::Result<()> {
+    if std < 0.0 {
+        return Err(bad(format!("{at}: {scheme} needs std >= 0, found {std}")));
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! The `initlab` binary: everything lives in the library; this prints the error chain and
+//! maps bad input to exit status 2, other failures to 1.
+
+fn main() {
+    if let Err(err) = initlab::cli::run() {
+        eprintln!("error: {err:#}");
+        std::process::exit(if initlab::error::is_bad_input(&err) { 2 } else { 1 });
+    }
+}

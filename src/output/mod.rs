@@ -1,0 +1,33 @@
+//! Writing a results folder: the CSV tables, the resolved experiment and the manifest, each
+//! file replaced atomically.
+
+pub mod atomic;
+pub mod manifest;
+pub mod tables;
+
+use crate::aggregate::CellResult;
+use crate::config::Experiment;
+use atomic::write_atomic;
+use std::path::Path;
+
+/// Write every output file of a finished run into `dir` (created if missing).
+pub fn write_results(
+    dir: &Path,
+    exp: &Experiment,
+    results: &[CellResult],
+    manifest: &manifest::Manifest,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("creating results folder {}: {e}", dir.display()))?;
+    write_atomic(&dir.join("experiment.toml"), exp.resolved_toml().as_bytes())?;
+    write_atomic(&dir.join("layers.csv"), &tables::layers_csv(exp, results)?)?;
+    write_atomic(&dir.join("summary.csv"), &tables::summary_csv(exp, results)?)?;
+    write_atomic(&dir.join("cells.csv"), &tables::cells_csv(exp, results)?)?;
+    let hist = dir.join("hist.csv");
+    match &exp.histograms {
+        Some(h) => write_atomic(&hist, &tables::hist_csv(exp, results, h.bins)?)?,
+        None if hist.exists() => std::fs::remove_file(&hist)?,
+        None => {}
+    }
+    write_atomic(&dir.join("manifest.json"), &manifest.to_json()?)?;
+    Ok(())
+}

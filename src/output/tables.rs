@@ -1,0 +1,179 @@
+//! CSV bytes for `layers.csv`, `summary.csv`, `cells.csv` and `hist.csv` (DESIGN contract:
+//! column names and order are fixed; rows in sweep order, then trial, then layer).
+//! Numbers are written in the shortest form that round-trips (`1.5e-7`, `0.25`, `inf`, `NaN`);
+//! an absent value (no theory, std of one trial) is an empty field.
+
+use crate::aggregate::{CellResult, Spread};
+use crate::config::Experiment;
+
+pub const LAYERS_HEADER: &[&str] = &[
+    "experiment", "network", "activation", "init", "depth", "width", "batch", "trial", "layer", "fan_in", "fan_out",
+    "preact_mean", "preact_var", "act_mean", "act_sq_mean", "grad_var", "weight_grad_var", "nonfinite",
+];
+
+pub const SUMMARY_METRICS: &[&str] = &["preact_var", "act_sq_mean", "grad_var", "weight_grad_var"];
+
+pub const CELLS_HEADER: &[&str] = &[
+    "experiment", "network", "activation", "init", "depth", "width", "batch", "trials", "forward_ratio",
+    "backward_ratio", "theory_forward_ratio", "theory_backward_ratio", "nonfinite_layers",
+];
+
+pub const HIST_HEADER: &[&str] = &[
+    "experiment", "network", "activation", "init", "depth", "width", "batch", "layer", "quantity", "bin_lo", "bin_hi",
+    "count",
+];
+
+/// `summary.csv`'s header.
+pub fn summary_header() -> Vec<String> {
+    let mut h: Vec<String> = ["experiment", "network", "activation", "init", "depth", "width", "batch", "layer", "trials"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for m in SUMMARY_METRICS {
+        for s in ["mean", "std", "min", "max"] {
+            h.push(format!("{m}_{s}"));
+        }
+    }
+    h.push("theory_preact_var".into());
+    h.push("theory_grad_var".into());
+    h
+}
+
+/// Shortest round-trip text of `x`; exponent form outside [1e-5, 1e16).
+pub fn num(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf" } else { "-inf" }.into()
+    } else if x == 0.0 || (1e-5..1e16).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map(num).unwrap_or_default()
+}
+
+/// A NaN std (one trial) is an empty field, as pandas would compute it.
+fn spread(s: &Spread) -> [String; 4] {
+    let std = if s.std.is_nan() { String::new() } else { num(s.std) };
+    [num(s.mean), std, num(s.min), num(s.max)]
+}
+
+fn cell_prefix(exp: &Experiment, r: &CellResult) -> Vec<String> {
+    let c = &r.cell;
+    vec![
+        exp.name.clone(),
+        exp.network.to_string(),
+        c.activation.label(),
+        c.init.label.clone(),
+        c.depth.to_string(),
+        c.width.to_string(),
+        exp.batch.to_string(),
+    ]
+}
+
+fn to_bytes(header: &[String], rows: impl Iterator<Item = Vec<String>>) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(header)?;
+    for row in rows {
+        w.write_record(&row)?;
+    }
+    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+}
+
+fn strings(h: &[&str]) -> Vec<String> {
+    h.iter().map(|s| s.to_string()).collect()
+}
+
+pub fn layers_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
+    let rows = results.iter().flat_map(|r| {
+        let prefix = cell_prefix(exp, r);
+        r.trials.iter().enumerate().flat_map(move |(t, tr)| {
+            let prefix = prefix.clone();
+            tr.layers.iter().map(move |s| {
+                let mut row = prefix.clone();
+                row.extend([
+                    t.to_string(),
+                    s.layer.to_string(),
+                    s.fan_in.to_string(),
+                    s.fan_out.to_string(),
+                    num(s.preact_mean),
+                    num(s.preact_var),
+                    num(s.act_mean),
+                    num(s.act_sq_mean),
+                    num(s.grad_var),
+                    num(s.weight_grad_var),
+                    s.nonfinite.to_string(),
+                ]);
+                row
+            })
+        })
+    });
+    to_bytes(&strings(LAYERS_HEADER), rows)
+}
+
+pub fn summary_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
+    let rows = results.iter().flat_map(|r| {
+        let prefix = cell_prefix(exp, r);
+        r.summary_rows().into_iter().map(move |s| {
+            let mut row = prefix.clone();
+            row.push(s.layer.to_string());
+            row.push(s.trials.to_string());
+            for sp in [&s.preact_var, &s.act_sq_mean, &s.grad_var, &s.weight_grad_var] {
+                row.extend(spread(sp));
+            }
+            row.push(opt(s.theory_preact_var));
+            row.push(opt(s.theory_grad_var));
+            row
+        })
+    });
+    to_bytes(&summary_header(), rows)
+}
+
+pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
+    let rows = results.iter().map(|r| {
+        let s = r.cell_summary();
+        let mut row = cell_prefix(exp, r);
+        row.extend([
+            s.trials.to_string(),
+            num(s.forward_ratio),
+            num(s.backward_ratio),
+            opt(s.theory_forward_ratio),
+            opt(s.theory_backward_ratio),
+            s.nonfinite_layers.to_string(),
+        ]);
+        row
+    });
+    to_bytes(&strings(CELLS_HEADER), rows)
+}
+
+pub fn hist_csv(exp: &Experiment, results: &[CellResult], bins: usize) -> anyhow::Result<Vec<u8>> {
+    let rows = results.iter().flat_map(|r| {
+        let prefix = cell_prefix(exp, r);
+        r.histograms(bins).into_iter().map(move |h| {
+            let mut row = prefix.clone();
+            row.extend([h.layer.to_string(), h.quantity.to_string(), num(h.bin_lo), num(h.bin_hi), h.count.to_string()]);
+            row
+        })
+    });
+    to_bytes(&strings(HIST_HEADER), rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_round_trip() {
+        for x in [0.0, 1.0, 0.25, 1.5e-7, 3.0e40, -2.5e-300, 123456.789, 1e16, 9.999e15] {
+            let s = num(x);
+            assert_eq!(s.parse::<f64>().unwrap(), x, "{s}");
+        }
+        assert_eq!(num(1.5e-7), "1.5e-7");
+        assert_eq!(num(f64::INFINITY), "inf");
+        assert_eq!(num(f64::NAN), "NaN");
+    }
+}

@@ -1,0 +1,358 @@
+//! Forward and backward simulation of one cell-trial, returning per-layer statistics.
+//! Pure computation: no I/O.
+//!
+//! Semantics (DESIGN contract): y_l = x_{l−1}W_lᵀ + b_l, x_l = φ(y_l) for l = 1..L;
+//! loss = Σ x_L ⊙ g with g drawn from `output_grad`; δ_l = ∂loss/∂y_l, so
+//! δ_L = g ⊙ φ′(y_L) and δ_{l−1} = (δ_l W_l) ⊙ φ′(y_{l−1}); weight gradient G_l = δ_lᵀ x_{l−1}.
+//! Every statistic is pooled over all batch × unit entries (G_l: all out × in entries).
+//!
+//! Memory: the pre-activations y_1..y_L are kept (depth × batch × width); x_{l−1} is recomputed
+//! from y_{l−1} in the backward pass; the weights are kept when they fit in
+//! [`WEIGHT_CACHE_BYTES`] and otherwise regenerated from their own random stream.
+
+use crate::activation::Activation;
+use crate::config::DataDist;
+use crate::init::Init;
+use crate::network::{mlp, LayerShape};
+use crate::real::Real;
+use crate::seed::stream;
+use crate::stats::moments;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, Zip};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Weights are cached between the passes while they take at most this many bytes per job.
+pub const WEIGHT_CACHE_BYTES: usize = 256 << 20;
+
+/// Everything that determines one cell-trial's numbers.
+#[derive(Debug, Clone)]
+pub struct TrialSpec<'a> {
+    pub seed: u64,
+    pub activation: Activation,
+    pub init: &'a Init,
+    pub width: usize,
+    pub depth: usize,
+    pub batch: usize,
+    pub bias: bool,
+    pub input: DataDist,
+    pub output_grad: DataDist,
+    pub trial: usize,
+    /// Layers whose activations and gradients are returned whole (for histograms).
+    pub capture: &'a [usize],
+}
+
+/// Per-layer statistics (the `layers.csv` row, less the cell columns).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerStats {
+    pub layer: usize,
+    pub fan_in: usize,
+    pub fan_out: usize,
+    pub preact_mean: f64,
+    pub preact_var: f64,
+    pub act_mean: f64,
+    pub act_sq_mean: f64,
+    pub grad_var: f64,
+    pub weight_grad_var: f64,
+    pub nonfinite: u64,
+}
+
+/// Raw activations x_l and gradients δ_l of one layer, for histograms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capture {
+    pub layer: usize,
+    pub act: Vec<f64>,
+    pub grad: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialResult {
+    pub layers: Vec<LayerStats>,
+    pub captures: Vec<Capture>,
+}
+
+/// One layer's parameters.
+#[derive(Debug, Clone)]
+pub struct Params<T> {
+    /// `[fan_out, fan_in]`.
+    pub w: Array2<T>,
+    pub b: Option<Array1<T>>,
+}
+
+/// A batch × width matrix drawn from `dist`: normal → std·z; uniform → U(±√3·std), variance std².
+fn data_matrix<T: Real>(rng: &mut impl Rng, dist: DataDist, batch: usize, width: usize) -> Array2<T> {
+    let s3 = 3f64.sqrt() * dist.std;
+    Array2::from_shape_simple_fn((batch, width), || {
+        let v = if dist.uniform {
+            let u: f64 = rng.random();
+            s3 * (2.0 * u - 1.0)
+        } else {
+            let z: f64 = StandardNormal.sample(rng);
+            dist.std * z
+        };
+        T::of(v)
+    })
+}
+
+/// The input batch x_0 of a trial: depends only on (seed, width, batch, trial, distribution).
+pub fn input_batch<T: Real>(seed: u64, dist: DataDist, batch: usize, width: usize, trial: usize) -> Array2<T> {
+    let key = [seed.to_string(), width.to_string(), batch.to_string(), trial.to_string(), dist.name().into()];
+    let mut rng = stream(&["input", &key[0], &key[1], &key[2], &key[3], &key[4]]);
+    data_matrix(&mut rng, dist, batch, width)
+}
+
+/// The output gradient g of a trial: depends only on (seed, width, batch, trial, distribution).
+pub fn output_gradient<T: Real>(seed: u64, dist: DataDist, batch: usize, width: usize, trial: usize) -> Array2<T> {
+    let key = [seed.to_string(), width.to_string(), batch.to_string(), trial.to_string(), dist.name().into()];
+    let mut rng = stream(&["output_grad", &key[0], &key[1], &key[2], &key[3], &key[4]]);
+    data_matrix(&mut rng, dist, batch, width)
+}
+
+/// Layer `shape`'s weight and bias: streams keyed by (seed, scheme, shape, trial, layer), so
+/// nets of different depth or activation share their first layers' weights (common random numbers).
+pub fn layer_params<T: Real>(seed: u64, init: &Init, shape: &LayerShape, bias: bool, trial: usize) -> Params<T> {
+    let ws = shape.weight_shape();
+    let dims = format!("{ws:?}");
+    let (seed, trial, layer) = (seed.to_string(), trial.to_string(), shape.index.to_string());
+    let wname = init.weight.canonical();
+    let mut rng = stream(&["weight", &seed, &wname, &dims, &trial, &layer]);
+    let w = init.weight.sample(&ws, &mut rng).expect("shape validated with the config");
+    let w = Array2::from_shape_vec((ws[0], ws[1]), w.into_iter().map(T::of).collect()).expect("shape");
+    let b = bias.then(|| {
+        let bname = init.bias.canonical();
+        let mut rng = stream(&["bias", &seed, &bname, &dims, &trial, &layer]);
+        let b = init.bias.sample(&ws, &mut rng).expect("bias shape validated with the config");
+        Array1::from_vec(b.into_iter().map(T::of).collect())
+    });
+    Params { w, b }
+}
+
+/// Forward pass: returns y_1..y_L and calls `visit(l, y_l, x_l)` for each layer.
+pub fn forward<T: Real>(
+    act: Activation,
+    x0: &Array2<T>,
+    depth: usize,
+    params: &mut dyn FnMut(usize) -> Params<T>,
+    visit: &mut dyn FnMut(usize, &Array2<T>, &Array2<T>),
+) -> Vec<Array2<T>> {
+    let (batch, mut width) = x0.dim();
+    let mut ys = Vec::with_capacity(depth);
+    let mut x = x0.clone();
+    for l in 1..=depth {
+        let p = params(l);
+        let out = p.w.nrows();
+        debug_assert_eq!(p.w.ncols(), width);
+        let mut y = Array2::<T>::zeros((batch, out));
+        general_mat_mul(T::one(), &x, &p.w.t(), T::zero(), &mut y);
+        if let Some(b) = &p.b {
+            Zip::from(y.rows_mut()).for_each(|mut row| row.zip_mut_with(b, |yi, &bi| *yi = *yi + bi));
+        }
+        if x.dim() != (batch, out) {
+            x = Array2::zeros((batch, out));
+        }
+        Zip::from(&mut x).and(&y).for_each(|xi, &yi| *xi = T::of(act.f(yi.f64())));
+        visit(l, &y, &x);
+        ys.push(y);
+        width = out;
+    }
+    ys
+}
+
+/// Backward pass from δ_L = g ⊙ φ′(y_L); calls `visit(l, δ_l, G_l)` for l = L..1.
+pub fn backward<T: Real>(
+    act: Activation,
+    x0: &Array2<T>,
+    ys: &[Array2<T>],
+    g: &Array2<T>,
+    params: &mut dyn FnMut(usize) -> Params<T>,
+    visit: &mut dyn FnMut(usize, &Array2<T>, &Array2<T>),
+) {
+    let depth = ys.len();
+    let dphi = |y: &Array2<T>, upstream: &Array2<T>| {
+        let mut d = upstream.clone();
+        Zip::from(&mut d).and(y).for_each(|di, &yi| *di = *di * T::of(act.df(yi.f64())));
+        d
+    };
+    let mut delta = dphi(&ys[depth - 1], g);
+    let mut xprev = x0.clone();
+    for l in (1..=depth).rev() {
+        // x_{l−1}: the input for l = 1, otherwise φ(y_{l−1}) recomputed.
+        let xin: &Array2<T> = if l == 1 {
+            x0
+        } else {
+            let y = &ys[l - 2];
+            if xprev.dim() != y.dim() {
+                xprev = Array2::zeros(y.dim());
+            }
+            Zip::from(&mut xprev).and(y).for_each(|xi, &yi| *xi = T::of(act.f(yi.f64())));
+            &xprev
+        };
+        let p = params(l);
+        let mut gw = Array2::<T>::zeros(p.w.dim());
+        general_mat_mul(T::one(), &delta.t(), xin, T::zero(), &mut gw);
+        visit(l, &delta, &gw);
+        if l > 1 {
+            let mut dx = Array2::<T>::zeros(xin.dim());
+            general_mat_mul(T::one(), &delta, &p.w, T::zero(), &mut dx);
+            delta = dphi(&ys[l - 2], &dx);
+        }
+    }
+}
+
+/// Simulate one cell-trial in element type `T`.
+pub fn simulate<T: Real>(spec: &TrialSpec) -> TrialResult {
+    let shapes = mlp(spec.depth, spec.width);
+    let x0 = input_batch::<T>(spec.seed, spec.input, spec.batch, spec.width, spec.trial);
+    let g = output_gradient::<T>(spec.seed, spec.output_grad, spec.batch, spec.width, spec.trial);
+    let weight_bytes: usize = shapes
+        .iter()
+        .map(|s| s.fan_in * s.fan_out * std::mem::size_of::<T>())
+        .sum();
+    let keep = weight_bytes <= WEIGHT_CACHE_BYTES;
+    let mut cache: Vec<Option<Params<T>>> = (0..spec.depth).map(|_| None).collect();
+
+    let mut stats: Vec<LayerStats> = shapes
+        .iter()
+        .map(|s| LayerStats {
+            layer: s.index,
+            fan_in: s.fan_in,
+            fan_out: s.fan_out,
+            preact_mean: f64::NAN,
+            preact_var: f64::NAN,
+            act_mean: f64::NAN,
+            act_sq_mean: f64::NAN,
+            grad_var: f64::NAN,
+            weight_grad_var: f64::NAN,
+            nonfinite: 0,
+        })
+        .collect();
+    let mut captures: Vec<Capture> = Vec::new();
+    let to_f64 = |a: &Array2<T>| a.iter().map(|x| x.f64()).collect::<Vec<f64>>();
+
+    let ys = {
+        let mut gen = |l: usize| {
+            let p = layer_params::<T>(spec.seed, spec.init, &shapes[l - 1], spec.bias, spec.trial);
+            if keep {
+                cache[l - 1] = Some(p.clone());
+            }
+            p
+        };
+        forward(spec.activation, &x0, spec.depth, &mut gen, &mut |l, y, x| {
+            let (my, mx) = (moments(slice(y)), moments(slice(x)));
+            let s = &mut stats[l - 1];
+            s.preact_mean = my.mean;
+            s.preact_var = my.var;
+            s.act_mean = mx.mean;
+            s.act_sq_mean = mx.sq_mean;
+            s.nonfinite += my.nonfinite + mx.nonfinite;
+            if spec.capture.contains(&l) {
+                captures.push(Capture {
+                    layer: l,
+                    act: to_f64(x),
+                    grad: Vec::new(),
+                });
+            }
+        })
+    };
+    let mut gen = |l: usize| match cache[l - 1].take() {
+        Some(p) => p,
+        None => layer_params::<T>(spec.seed, spec.init, &shapes[l - 1], spec.bias, spec.trial),
+    };
+    backward(spec.activation, &x0, &ys, &g, &mut gen, &mut |l, delta, gw| {
+        let (md, mg) = (moments(slice(delta)), moments(slice(gw)));
+        let s = &mut stats[l - 1];
+        s.grad_var = md.var;
+        s.weight_grad_var = mg.var;
+        s.nonfinite += md.nonfinite + mg.nonfinite;
+        if let Some(c) = captures.iter_mut().find(|c| c.layer == l) {
+            c.grad = to_f64(delta);
+        }
+    });
+    TrialResult { layers: stats, captures }
+}
+
+fn slice<T: Real>(a: &Array2<T>) -> &[T] {
+    a.as_slice().expect("standard layout")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// Backward pass against central finite differences of loss = Σ φ(...)⊙g on a tiny f64 net,
+    /// for every weight entry, every bias entry and every pre-activation, for smooth and kinked φ.
+    #[test]
+    fn backward_matches_finite_differences() {
+        let (batch, width, depth) = (3, 4, 3);
+        for act in [
+            Activation::Tanh,
+            Activation::Gelu { tanh_approx: false },
+            Activation::Selu,
+            Activation::Softplus { beta: 2.0 },
+            Activation::Relu,
+        ] {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+            let mut randm = |r: usize, c: usize| {
+                Array2::from_shape_simple_fn((r, c), || {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    z * 0.8
+                })
+            };
+            let x0 = randm(batch, width);
+            let g = randm(batch, width);
+            let ws: Vec<Array2<f64>> = (0..depth).map(|_| randm(width, width)).collect();
+            let bs: Vec<Array1<f64>> = (0..depth).map(|_| randm(1, width).row(0).to_owned()).collect();
+            let loss = |ws: &[Array2<f64>], bs: &[Array1<f64>]| {
+                let mut get = |l: usize| Params {
+                    w: ws[l - 1].clone(),
+                    b: Some(bs[l - 1].clone()),
+                };
+                let ys = forward(act, &x0, depth, &mut get, &mut |_, _, _| {});
+                let xl = ys[depth - 1].mapv(|y| act.f(y));
+                (&xl * &g).sum()
+            };
+            let mut get = |l: usize| Params {
+                w: ws[l - 1].clone(),
+                b: Some(bs[l - 1].clone()),
+            };
+            let ys = forward(act, &x0, depth, &mut get, &mut |_, _, _| {});
+            let mut grads = vec![Array2::zeros((0, 0)); depth];
+            let mut deltas = vec![Array2::zeros((0, 0)); depth];
+            backward(act, &x0, &ys, &g, &mut get, &mut |l, d, gw| {
+                grads[l - 1] = gw.clone();
+                deltas[l - 1] = d.clone();
+            });
+            let h = 1e-6;
+            for l in 0..depth {
+                for i in 0..width {
+                    for j in 0..width {
+                        let (mut wp, mut wm) = (ws.clone(), ws.clone());
+                        wp[l][[i, j]] += h;
+                        wm[l][[i, j]] -= h;
+                        let fd = (loss(&wp, &bs) - loss(&wm, &bs)) / (2.0 * h);
+                        let an = grads[l][[i, j]];
+                        assert!((fd - an).abs() < 1e-6 * (1.0 + an.abs()), "{act:?} W{l}[{i},{j}]: fd {fd} vs {an}");
+                    }
+                    // ∂loss/∂b_l[i] = Σ_batch δ_l[·, i]: checks δ itself.
+                    let (mut bp, mut bm) = (bs.clone(), bs.clone());
+                    bp[l][i] += h;
+                    bm[l][i] -= h;
+                    let fd = (loss(&ws, &bp) - loss(&ws, &bm)) / (2.0 * h);
+                    let an: f64 = deltas[l].column(i).sum();
+                    assert!((fd - an).abs() < 1e-6 * (1.0 + an.abs()), "{act:?} b{l}[{i}]: fd {fd} vs {an}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cached_and_regenerated_weights_agree() {
+        let init = Init::parse_spec("kaiming_normal", "t").unwrap();
+        let shape = &mlp(3, 8)[1];
+        let a = layer_params::<f32>(5, &init, shape, true, 2);
+        let b = layer_params::<f32>(5, &init, shape, true, 2);
+        assert_eq!(a.w, b.w);
+        assert_eq!(a.b, b.b);
+    }
+}

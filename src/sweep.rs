@@ -1,0 +1,144 @@
+//! Running a sweep: every cell × trial is an independent job, seeded from its content, run in
+//! parallel on a rayon pool; results are regrouped by cell in sweep order, so the output does
+//! not depend on the thread count or the order jobs finish.
+
+use crate::aggregate::CellResult;
+use crate::config::{Cell, Dtype, Experiment};
+use crate::error::bad;
+use crate::sim::{simulate, TrialResult, TrialSpec, WEIGHT_CACHE_BYTES};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use std::time::Instant;
+
+/// Bytes one job of `cell` holds at its peak (pre-activations, cached weights, work buffers).
+pub fn job_bytes(exp: &Experiment, cell: &Cell) -> u64 {
+    let b = exp.dtype.bytes() as u64;
+    let (depth, width, batch) = (cell.depth as u64, cell.width as u64, exp.batch as u64);
+    let acts = depth * batch * width * b;
+    let weights = (depth * width * width * b).min(WEIGHT_CACHE_BYTES as u64);
+    let buffers = 8 * batch * width * b + 3 * width * width * b;
+    let captures = exp.histograms.as_ref().map_or(0, |h| {
+        let layers = h.layers.iter().filter(|&&l| l <= cell.depth).count() as u64;
+        layers * 2 * batch * width * 8
+    });
+    acts + weights + buffers + captures
+}
+
+/// Memory the machine can give us now (MemAvailable), if known.
+pub fn available_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Estimated peak: the `threads` largest jobs at once, plus the kept captures.
+pub fn estimate_bytes(exp: &Experiment, threads: usize) -> u64 {
+    let mut jobs: Vec<u64> = exp.cells().iter().map(|c| job_bytes(exp, c)).collect();
+    jobs.sort_unstable_by(|a, b| b.cmp(a));
+    let in_flight: u64 = jobs.iter().take(threads.max(1)).sum();
+    in_flight + 64 * (1 << 20)
+}
+
+pub fn gib(bytes: u64) -> String {
+    format!("{:.2} GiB", bytes as f64 / (1u64 << 30) as f64)
+}
+
+/// Refuse a sweep whose estimate exceeds the available memory (bad input, exit 2).
+pub fn check_memory(exp: &Experiment, threads: usize, file: &str) -> anyhow::Result<u64> {
+    let need = estimate_bytes(exp, threads);
+    if let Some(avail) = available_bytes() {
+        if need > avail {
+            let biggest = exp.cells().into_iter().max_by_key(|c| job_bytes(exp, c)).expect("non-empty");
+            return Err(bad(format!(
+                "{file}: the sweep needs about {} of memory but only {} is available \
+                 (largest cell: depth {} × width {} × batch {} in {}, {} per job, {threads} job(s) at once); \
+                 reduce depth, width or batch, or run with --threads 1",
+                gib(need),
+                gib(avail),
+                biggest.depth,
+                biggest.width,
+                exp.batch,
+                exp.dtype.name(),
+                gib(job_bytes(exp, &biggest)),
+            )));
+        }
+    }
+    Ok(need)
+}
+
+/// Run every cell × trial of `exp`; `progress` shows a bar on stderr when it is a terminal.
+pub fn run_sweep(exp: &Experiment, cells: &[Cell], progress: bool) -> Vec<CellResult> {
+    let jobs: Vec<(usize, usize)> = (0..cells.len())
+        .flat_map(|c| (0..exp.trials).map(move |t| (c, t)))
+        .collect();
+    let flops: Vec<f64> = jobs
+        .iter()
+        .map(|&(c, _)| 6.0 * exp.batch as f64 * (cells[c].width as f64).powi(2) * cells[c].depth as f64)
+        .collect();
+    let bar = if progress {
+        let total = flops.iter().sum::<f64>().max(1.0);
+        let bar = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{elapsed_precise}] {wide_bar} {percent}% eta {eta}")
+                .expect("valid template"),
+        );
+        bar.set_message(format!("{}: {} jobs", exp.name, jobs.len()));
+        Some((bar, total))
+    } else {
+        None
+    };
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let outputs: Vec<(TrialResult, f64)> = jobs
+        .par_iter()
+        .zip(&flops)
+        .map(|(&(c, trial), &f)| {
+            let cell = &cells[c];
+            let capture: Vec<usize> = exp.histograms.as_ref().map(|h| h.layers.clone()).unwrap_or_default();
+            let spec = TrialSpec {
+                seed: exp.seed,
+                activation: cell.activation,
+                init: &cell.init.init,
+                width: cell.width,
+                depth: cell.depth,
+                batch: exp.batch,
+                bias: exp.bias,
+                input: exp.input,
+                output_grad: exp.output_grad,
+                trial,
+                capture: &capture,
+            };
+            let start = Instant::now();
+            let r = match exp.dtype {
+                Dtype::F32 => simulate::<f32>(&spec),
+                Dtype::F64 => simulate::<f64>(&spec),
+            };
+            if let Some((bar, total)) = &bar {
+                let d = done.fetch_add(f as u64, std::sync::atomic::Ordering::Relaxed) + f as u64;
+                bar.set_position((1000.0 * d as f64 / total) as u64);
+            }
+            (r, start.elapsed().as_secs_f64())
+        })
+        .collect();
+    if let Some((bar, _)) = bar {
+        bar.finish_and_clear();
+    }
+    let mut it = outputs.into_iter();
+    cells
+        .iter()
+        .map(|cell| {
+            let mut trials = Vec::with_capacity(exp.trials);
+            let mut seconds = 0.0;
+            for _ in 0..exp.trials {
+                let (r, s) = it.next().expect("one output per job");
+                trials.push(r);
+                seconds += s;
+            }
+            CellResult {
+                cell: cell.clone(),
+                trials,
+                seconds,
+            }
+        })
+        .collect()
+}
