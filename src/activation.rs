@@ -95,10 +95,10 @@ impl Activation {
                     alpha * x.exp_m1()
                 }
             }
-            Activation::Selu => {
-                SELU_LAMBDA * if x > 0.0 { x } else { SELU_ALPHA * x.exp_m1() }
+            Activation::Selu => SELU_LAMBDA * if x > 0.0 { x } else { SELU_ALPHA * x.exp_m1() },
+            Activation::Gelu { tanh_approx: false } => {
+                0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2))
             }
-            Activation::Gelu { tanh_approx: false } => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
             Activation::Gelu { tanh_approx: true } => {
                 let u = SQRT_2_OVER_PI * (x + GELU_TANH_C * x * x * x);
                 0.5 * x * (1.0 + u.tanh())
@@ -151,12 +151,14 @@ impl Activation {
                 }
             }
             Activation::Gelu { tanh_approx: false } => {
-                0.5 * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)) + x * INV_SQRT_2PI * (-0.5 * x * x).exp()
+                0.5 * (1.0 + libm::erf(x / std::f64::consts::SQRT_2))
+                    + x * INV_SQRT_2PI * (-0.5 * x * x).exp()
             }
             Activation::Gelu { tanh_approx: true } => {
                 let u = SQRT_2_OVER_PI * (x + GELU_TANH_C * x * x * x);
                 let t = u.tanh();
-                0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_C * x * x)
+                0.5 * (1.0 + t)
+                    + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_C * x * x)
             }
             Activation::Silu => {
                 let s = sigmoid(x);
@@ -201,11 +203,14 @@ impl Activation {
         match *self {
             Activation::Linear => "linear".into(),
             Activation::Relu => "relu".into(),
-            Activation::LeakyRelu { negative_slope } if negative_slope == 0.01 => "leaky_relu".into(),
-            Activation::LeakyRelu { negative_slope } => {
-                canonical("leaky_relu", &[("negative_slope", negative_slope.to_string())])
-            }
-            Activation::Elu { alpha } if alpha == 1.0 => "elu".into(),
+            Activation::LeakyRelu {
+                negative_slope: 0.01,
+            } => "leaky_relu".into(),
+            Activation::LeakyRelu { negative_slope } => canonical(
+                "leaky_relu",
+                &[("negative_slope", negative_slope.to_string())],
+            ),
+            Activation::Elu { alpha: 1.0 } => "elu".into(),
             Activation::Elu { alpha } => canonical("elu", &[("alpha", alpha.to_string())]),
             Activation::Selu => "selu".into(),
             Activation::Gelu { tanh_approx: false } => "gelu".into(),
@@ -213,7 +218,7 @@ impl Activation {
             Activation::Silu => "silu".into(),
             Activation::Tanh => "tanh".into(),
             Activation::Sigmoid => "sigmoid".into(),
-            Activation::Softplus { beta } if beta == 1.0 => "softplus".into(),
+            Activation::Softplus { beta: 1.0 } => "softplus".into(),
             Activation::Softplus { beta } => canonical("softplus", &[("beta", beta.to_string())]),
         }
     }
@@ -224,12 +229,18 @@ impl Activation {
         let (name, params): (&str, Vec<(&str, Value)>) = match *self {
             Activation::Linear => ("linear", vec![]),
             Activation::Relu => ("relu", vec![]),
-            Activation::LeakyRelu { negative_slope } => ("leaky_relu", vec![("negative_slope", Value::Float(negative_slope))]),
+            Activation::LeakyRelu { negative_slope } => (
+                "leaky_relu",
+                vec![("negative_slope", Value::Float(negative_slope))],
+            ),
             Activation::Elu { alpha } => ("elu", vec![("alpha", Value::Float(alpha))]),
             Activation::Selu => ("selu", vec![]),
             Activation::Gelu { tanh_approx } => (
                 "gelu",
-                vec![("approximate", Value::String(if tanh_approx { "tanh" } else { "none" }.into()))],
+                vec![(
+                    "approximate",
+                    Value::String(if tanh_approx { "tanh" } else { "none" }.into()),
+                )],
             ),
             Activation::Silu => ("silu", vec![]),
             Activation::Tanh => ("tanh", vec![]),
@@ -281,7 +292,12 @@ impl Activation {
                     NAMES.join(", ")
                 )))
             }
-            None => return Err(bad(format!("{at}: activation table needs a 'name'; valid: {}", NAMES.join(", ")))),
+            None => {
+                return Err(bad(format!(
+                    "{at}: activation table needs a 'name'; valid: {}",
+                    NAMES.join(", ")
+                )))
+            }
         };
         let mut p = Params::new(table, at, format!("activation '{name}'"));
         let act = match name.as_str() {
@@ -303,11 +319,18 @@ impl Activation {
             "softplus" => {
                 let beta = p.f64_or("beta", 1.0)?;
                 if beta <= 0.0 {
-                    return Err(bad(format!("{at}: softplus beta must be > 0, found {beta}")));
+                    return Err(bad(format!(
+                        "{at}: softplus beta must be > 0, found {beta}"
+                    )));
                 }
                 Activation::Softplus { beta }
             }
-            other => return Err(bad(format!("{at}: {}", unknown_name("activation", other, NAMES)))),
+            other => {
+                return Err(bad(format!(
+                    "{at}: {}",
+                    unknown_name("activation", other, NAMES)
+                )))
+            }
         };
         p.finish()?;
         Ok(act)
@@ -318,10 +341,19 @@ impl Activation {
         vec![
             ("linear", "φ(x) = x"),
             ("relu", "φ(x) = max(x, 0)"),
-            ("leaky_relu(negative_slope=0.01)", "φ(x) = x if x > 0 else s·x"),
+            (
+                "leaky_relu(negative_slope=0.01)",
+                "φ(x) = x if x > 0 else s·x",
+            ),
             ("elu(alpha=1)", "φ(x) = x if x > 0 else α(eˣ−1)"),
-            ("selu", "λ·elu_α(x), α=1.6732632423543772, λ=1.0507009873554805"),
-            ("gelu(approximate=\"none\"|\"tanh\")", "x·Φ(x) (erf form) or the tanh approximation"),
+            (
+                "selu",
+                "λ·elu_α(x), α=1.6732632423543772, λ=1.0507009873554805",
+            ),
+            (
+                "gelu(approximate=\"none\"|\"tanh\")",
+                "x·Φ(x) (erf form) or the tanh approximation",
+            ),
             ("silu", "x·σ(x)"),
             ("tanh", "tanh x"),
             ("sigmoid", "1/(1+e⁻ˣ)"),
@@ -338,7 +370,9 @@ mod tests {
         vec![
             Activation::Linear,
             Activation::Relu,
-            Activation::LeakyRelu { negative_slope: 0.2 },
+            Activation::LeakyRelu {
+                negative_slope: 0.2,
+            },
             Activation::Elu { alpha: 1.3 },
             Activation::Selu,
             Activation::Gelu { tanh_approx: false },
@@ -362,7 +396,10 @@ mod tests {
                 let x = -8.0 + 16.0 * (i as f64 + 0.5) / 400.0;
                 let fd = (act.f(x + h) - act.f(x - h)) / (2.0 * h);
                 let d = act.df(x);
-                assert!((fd - d).abs() <= 1e-7 * (1.0 + d.abs()), "{act:?} at {x}: fd {fd} vs df {d}");
+                assert!(
+                    (fd - d).abs() <= 1e-7 * (1.0 + d.abs()),
+                    "{act:?} at {x}: fd {fd} vs df {d}"
+                );
             }
         }
     }
@@ -370,9 +407,14 @@ mod tests {
     #[test]
     fn known_values() {
         // GELU(1) = Φ(1) = 0.8413447460685429
-        assert!((Activation::Gelu { tanh_approx: false }.f(1.0) - 0.841_344_746_068_542_9).abs() < 1e-15);
+        assert!(
+            (Activation::Gelu { tanh_approx: false }.f(1.0) - 0.841_344_746_068_542_9).abs()
+                < 1e-15
+        );
         // torch.nn.functional.gelu(1.0, approximate="tanh") = 0.8411919906082768
-        assert!((Activation::Gelu { tanh_approx: true }.f(1.0) - 0.841_191_990_608_276_8).abs() < 1e-12);
+        assert!(
+            (Activation::Gelu { tanh_approx: true }.f(1.0) - 0.841_191_990_608_276_8).abs() < 1e-12
+        );
         // SELU(-1) = λα(e⁻¹ − 1)
         let selu = Activation::Selu.f(-1.0);
         assert!((selu - (-1.111_330_737_812_562_8)).abs() < 1e-12, "{selu}");
@@ -384,15 +426,24 @@ mod tests {
     #[test]
     fn parse_forms() {
         let a = Activation::parse("leaky_relu", "cli").unwrap();
-        assert_eq!(a, Activation::LeakyRelu { negative_slope: 0.01 });
+        assert_eq!(
+            a,
+            Activation::LeakyRelu {
+                negative_slope: 0.01
+            }
+        );
         let a = Activation::parse("name = \"gelu\", approximate = \"tanh\"", "cli").unwrap();
         assert_eq!(a, Activation::Gelu { tanh_approx: true });
         assert_eq!(a.label(), "gelu(approximate=tanh)");
         let e = Activation::parse("rellu", "cli").unwrap_err().to_string();
         assert!(e.contains("did you mean 'relu'"), "{e}");
-        let e = Activation::parse("name = \"relu\", slope = 2", "cli").unwrap_err().to_string();
+        let e = Activation::parse("name = \"relu\", slope = 2", "cli")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown key 'slope'"), "{e}");
-        let e = Activation::parse("name = \"gelu\", approximate = \"fast\"", "cli").unwrap_err().to_string();
+        let e = Activation::parse("name = \"gelu\", approximate = \"fast\"", "cli")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("valid: none, tanh"), "{e}");
     }
 }

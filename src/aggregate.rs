@@ -26,7 +26,12 @@ pub struct Spread {
 impl Spread {
     fn of(xs: &[f64]) -> Spread {
         let (mean, std, min, max) = describe(xs);
-        Spread { mean, std, min, max }
+        Spread {
+            mean,
+            std,
+            min,
+            max,
+        }
     }
 }
 
@@ -73,7 +78,13 @@ impl CellResult {
         (0..depth)
             .map(|i| {
                 let col = |f: &dyn Fn(&crate::sim::LayerStats) -> f64| {
-                    Spread::of(&self.trials.iter().map(|t| f(&t.layers[i])).collect::<Vec<_>>())
+                    Spread::of(
+                        &self
+                            .trials
+                            .iter()
+                            .map(|t| f(&t.layers[i]))
+                            .collect::<Vec<_>>(),
+                    )
                 };
                 SummaryRow {
                     layer: i + 1,
@@ -137,7 +148,11 @@ impl CellResult {
         for quantity in ["act", "grad"] {
             let values = |layer: usize| {
                 self.trials.iter().flat_map(move |t| {
-                    let c = t.captures.iter().find(|c| c.layer == layer).expect("captured in every trial");
+                    let c = t
+                        .captures
+                        .iter()
+                        .find(|c| c.layer == layer)
+                        .expect("captured in every trial");
                     let v = if quantity == "act" { &c.act } else { &c.grad };
                     v.iter().copied().filter(|x| x.is_finite())
                 })
@@ -169,7 +184,11 @@ impl CellResult {
                         layer: l,
                         quantity,
                         bin_lo: lo + k as f64 * width,
-                        bin_hi: if k + 1 == bins { hi } else { lo + (k + 1) as f64 * width },
+                        bin_hi: if k + 1 == bins {
+                            hi
+                        } else {
+                            lo + (k + 1) as f64 * width
+                        },
                         count,
                     });
                 }

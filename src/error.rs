@@ -56,7 +56,10 @@ pub fn unknown_name(what: &str, given: &str, valid: &[&str]) -> String {
         }
         _ => String::new(),
     };
-    format!("unknown {what} '{given}'{hint}; valid: {}", valid.join(", "))
+    format!(
+        "unknown {what} '{given}'{hint}; valid: {}",
+        valid.join(", ")
+    )
 }
 
 #[cfg(test)]

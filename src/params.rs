@@ -40,7 +40,10 @@ impl Params {
             Some(Value::Float(f)) => f,
             Some(Value::Integer(i)) => i as f64,
             Some(other) => {
-                return Err(self.err(key, format!("expected a number, found {}", other.type_str())))
+                return Err(self.err(
+                    key,
+                    format!("expected a number, found {}", other.type_str()),
+                ))
             }
         };
         if !v.is_finite() {
@@ -63,8 +66,13 @@ impl Params {
         match self.table.remove(key) {
             None => Ok(default),
             Some(Value::Integer(i)) if i >= 1 => Ok(i as usize),
-            Some(Value::Integer(i)) => Err(self.err(key, format!("must be a positive integer, found {i}"))),
-            Some(other) => Err(self.err(key, format!("expected an integer, found {}", other.type_str()))),
+            Some(Value::Integer(i)) => {
+                Err(self.err(key, format!("must be a positive integer, found {i}")))
+            }
+            Some(other) => Err(self.err(
+                key,
+                format!("expected an integer, found {}", other.type_str()),
+            )),
         }
     }
 
@@ -85,7 +93,11 @@ impl Params {
                 .ok_or_else(|| self.err(key, unknown_name(key, &s, valid))),
             Some(other) => Err(self.err(
                 key,
-                format!("expected a string, found {}; valid: {}", other.type_str(), valid.join(", ")),
+                format!(
+                    "expected a string, found {}; valid: {}",
+                    other.type_str(),
+                    valid.join(", ")
+                ),
             )),
         }
     }
@@ -117,8 +129,12 @@ pub fn parse_inline(text: &str, name_key: &str, at: &str) -> anyhow::Result<Tabl
         return Ok(table);
     }
     let doc = format!("x = {{ {t} }}");
-    let mut parsed: Table = toml::from_str(&doc)
-        .map_err(|e| bad(format!("{at}: cannot parse '{t}' as an inline TOML table: {}", e.message())))?;
+    let mut parsed: Table = toml::from_str(&doc).map_err(|e| {
+        bad(format!(
+            "{at}: cannot parse '{t}' as an inline TOML table: {}",
+            e.message()
+        ))
+    })?;
     match parsed.remove("x") {
         Some(Value::Table(table)) => Ok(table),
         _ => Err(bad(format!("{at}: '{t}' is not an inline table body"))),

@@ -80,7 +80,12 @@ pub struct Params<T> {
 }
 
 /// A batch × width matrix drawn from `dist`: normal → std·z; uniform → U(±√3·std), variance std².
-fn data_matrix<T: Real>(rng: &mut impl Rng, dist: DataDist, batch: usize, width: usize) -> Array2<T> {
+fn data_matrix<T: Real>(
+    rng: &mut impl Rng,
+    dist: DataDist,
+    batch: usize,
+    width: usize,
+) -> Array2<T> {
     let s3 = 3f64.sqrt() * dist.std;
     Array2::from_shape_simple_fn((batch, width), || {
         let v = if dist.uniform {
@@ -95,37 +100,77 @@ fn data_matrix<T: Real>(rng: &mut impl Rng, dist: DataDist, batch: usize, width:
 }
 
 /// The input batch x_0 of a trial: depends only on (seed, width, batch, trial, distribution).
-pub fn input_batch<T: Real>(seed: u64, dist: DataDist, batch: usize, width: usize, trial: usize) -> Array2<T> {
-    let key = [seed.to_string(), width.to_string(), batch.to_string(), trial.to_string(), dist.name().into()];
+pub fn input_batch<T: Real>(
+    seed: u64,
+    dist: DataDist,
+    batch: usize,
+    width: usize,
+    trial: usize,
+) -> Array2<T> {
+    let key = [
+        seed.to_string(),
+        width.to_string(),
+        batch.to_string(),
+        trial.to_string(),
+        dist.name().into(),
+    ];
     let mut rng = stream(&["input", &key[0], &key[1], &key[2], &key[3], &key[4]]);
     data_matrix(&mut rng, dist, batch, width)
 }
 
 /// The output gradient g of a trial: depends only on (seed, width, batch, trial, distribution).
-pub fn output_gradient<T: Real>(seed: u64, dist: DataDist, batch: usize, width: usize, trial: usize) -> Array2<T> {
-    let key = [seed.to_string(), width.to_string(), batch.to_string(), trial.to_string(), dist.name().into()];
+pub fn output_gradient<T: Real>(
+    seed: u64,
+    dist: DataDist,
+    batch: usize,
+    width: usize,
+    trial: usize,
+) -> Array2<T> {
+    let key = [
+        seed.to_string(),
+        width.to_string(),
+        batch.to_string(),
+        trial.to_string(),
+        dist.name().into(),
+    ];
     let mut rng = stream(&["output_grad", &key[0], &key[1], &key[2], &key[3], &key[4]]);
     data_matrix(&mut rng, dist, batch, width)
 }
 
 /// Layer `shape`'s weight and bias: streams keyed by (seed, scheme, shape, trial, layer), so
 /// nets of different depth or activation share their first layers' weights (common random numbers).
-pub fn layer_params<T: Real>(seed: u64, init: &Init, shape: &LayerShape, bias: bool, trial: usize) -> Params<T> {
+pub fn layer_params<T: Real>(
+    seed: u64,
+    init: &Init,
+    shape: &LayerShape,
+    bias: bool,
+    trial: usize,
+) -> Params<T> {
     let ws = shape.weight_shape();
     let dims = format!("{ws:?}");
     let (seed, trial, layer) = (seed.to_string(), trial.to_string(), shape.index.to_string());
     let wname = init.weight.canonical();
     let mut rng = stream(&["weight", &seed, &wname, &dims, &trial, &layer]);
-    let w = init.weight.sample(&ws, &mut rng).expect("shape validated with the config");
-    let w = Array2::from_shape_vec((ws[0], ws[1]), w.into_iter().map(T::of).collect()).expect("shape");
+    let w = init
+        .weight
+        .sample(&ws, &mut rng)
+        .expect("shape validated with the config");
+    let w =
+        Array2::from_shape_vec((ws[0], ws[1]), w.into_iter().map(T::of).collect()).expect("shape");
     let b = bias.then(|| {
         let bname = init.bias.canonical();
         let mut rng = stream(&["bias", &seed, &bname, &dims, &trial, &layer]);
-        let b = init.bias.sample(&ws, &mut rng).expect("bias shape validated with the config");
+        let b = init
+            .bias
+            .sample(&ws, &mut rng)
+            .expect("bias shape validated with the config");
         Array1::from_vec(b.into_iter().map(T::of).collect())
     });
     Params { w, b }
 }
+
+/// Called once per layer with (l, first matrix, second matrix): (y_l, x_l) forward, (δ_l, G_l) backward.
+pub type LayerVisitor<'a, T> = dyn FnMut(usize, &Array2<T>, &Array2<T>) + 'a;
 
 /// Forward pass: returns y_1..y_L and calls `visit(l, y_l, x_l)` for each layer.
 pub fn forward<T: Real>(
@@ -133,7 +178,7 @@ pub fn forward<T: Real>(
     x0: &Array2<T>,
     depth: usize,
     params: &mut dyn FnMut(usize) -> Params<T>,
-    visit: &mut dyn FnMut(usize, &Array2<T>, &Array2<T>),
+    visit: &mut LayerVisitor<'_, T>,
 ) -> Vec<Array2<T>> {
     let (batch, mut width) = x0.dim();
     let mut ys = Vec::with_capacity(depth);
@@ -145,12 +190,15 @@ pub fn forward<T: Real>(
         let mut y = Array2::<T>::zeros((batch, out));
         general_mat_mul(T::one(), &x, &p.w.t(), T::zero(), &mut y);
         if let Some(b) = &p.b {
-            Zip::from(y.rows_mut()).for_each(|mut row| row.zip_mut_with(b, |yi, &bi| *yi = *yi + bi));
+            Zip::from(y.rows_mut())
+                .for_each(|mut row| row.zip_mut_with(b, |yi, &bi| *yi = *yi + bi));
         }
         if x.dim() != (batch, out) {
             x = Array2::zeros((batch, out));
         }
-        Zip::from(&mut x).and(&y).for_each(|xi, &yi| *xi = T::of(act.f(yi.f64())));
+        Zip::from(&mut x)
+            .and(&y)
+            .for_each(|xi, &yi| *xi = T::of(act.f(yi.f64())));
         visit(l, &y, &x);
         ys.push(y);
         width = out;
@@ -165,12 +213,14 @@ pub fn backward<T: Real>(
     ys: &[Array2<T>],
     g: &Array2<T>,
     params: &mut dyn FnMut(usize) -> Params<T>,
-    visit: &mut dyn FnMut(usize, &Array2<T>, &Array2<T>),
+    visit: &mut LayerVisitor<'_, T>,
 ) {
     let depth = ys.len();
     let dphi = |y: &Array2<T>, upstream: &Array2<T>| {
         let mut d = upstream.clone();
-        Zip::from(&mut d).and(y).for_each(|di, &yi| *di = *di * T::of(act.df(yi.f64())));
+        Zip::from(&mut d)
+            .and(y)
+            .for_each(|di, &yi| *di = *di * T::of(act.df(yi.f64())));
         d
     };
     let mut delta = dphi(&ys[depth - 1], g);
@@ -184,7 +234,9 @@ pub fn backward<T: Real>(
             if xprev.dim() != y.dim() {
                 xprev = Array2::zeros(y.dim());
             }
-            Zip::from(&mut xprev).and(y).for_each(|xi, &yi| *xi = T::of(act.f(yi.f64())));
+            Zip::from(&mut xprev)
+                .and(y)
+                .for_each(|xi, &yi| *xi = T::of(act.f(yi.f64())));
             &xprev
         };
         let p = params(l);
@@ -203,7 +255,13 @@ pub fn backward<T: Real>(
 pub fn simulate<T: Real>(spec: &TrialSpec) -> TrialResult {
     let shapes = mlp(spec.depth, spec.width);
     let x0 = input_batch::<T>(spec.seed, spec.input, spec.batch, spec.width, spec.trial);
-    let g = output_gradient::<T>(spec.seed, spec.output_grad, spec.batch, spec.width, spec.trial);
+    let g = output_gradient::<T>(
+        spec.seed,
+        spec.output_grad,
+        spec.batch,
+        spec.width,
+        spec.trial,
+    );
     let weight_bytes: usize = shapes
         .iter()
         .map(|s| s.fan_in * s.fan_out * std::mem::size_of::<T>())
@@ -237,38 +295,54 @@ pub fn simulate<T: Real>(spec: &TrialSpec) -> TrialResult {
             }
             p
         };
-        forward(spec.activation, &x0, spec.depth, &mut gen, &mut |l, y, x| {
-            let (my, mx) = (moments(slice(y)), moments(slice(x)));
-            let s = &mut stats[l - 1];
-            s.preact_mean = my.mean;
-            s.preact_var = my.var;
-            s.act_mean = mx.mean;
-            s.act_sq_mean = mx.sq_mean;
-            s.nonfinite += my.nonfinite + mx.nonfinite;
-            if spec.capture.contains(&l) {
-                captures.push(Capture {
-                    layer: l,
-                    act: to_f64(x),
-                    grad: Vec::new(),
-                });
-            }
-        })
+        forward(
+            spec.activation,
+            &x0,
+            spec.depth,
+            &mut gen,
+            &mut |l, y, x| {
+                let (my, mx) = (moments(slice(y)), moments(slice(x)));
+                let s = &mut stats[l - 1];
+                s.preact_mean = my.mean;
+                s.preact_var = my.var;
+                s.act_mean = mx.mean;
+                s.act_sq_mean = mx.sq_mean;
+                s.nonfinite += my.nonfinite + mx.nonfinite;
+                if spec.capture.contains(&l) {
+                    captures.push(Capture {
+                        layer: l,
+                        act: to_f64(x),
+                        grad: Vec::new(),
+                    });
+                }
+            },
+        )
     };
     let mut gen = |l: usize| match cache[l - 1].take() {
         Some(p) => p,
         None => layer_params::<T>(spec.seed, spec.init, &shapes[l - 1], spec.bias, spec.trial),
     };
-    backward(spec.activation, &x0, &ys, &g, &mut gen, &mut |l, delta, gw| {
-        let (md, mg) = (moments(slice(delta)), moments(slice(gw)));
-        let s = &mut stats[l - 1];
-        s.grad_var = md.var;
-        s.weight_grad_var = mg.var;
-        s.nonfinite += md.nonfinite + mg.nonfinite;
-        if let Some(c) = captures.iter_mut().find(|c| c.layer == l) {
-            c.grad = to_f64(delta);
-        }
-    });
-    TrialResult { layers: stats, captures }
+    backward(
+        spec.activation,
+        &x0,
+        &ys,
+        &g,
+        &mut gen,
+        &mut |l, delta, gw| {
+            let (md, mg) = (moments(slice(delta)), moments(slice(gw)));
+            let s = &mut stats[l - 1];
+            s.grad_var = md.var;
+            s.weight_grad_var = mg.var;
+            s.nonfinite += md.nonfinite + mg.nonfinite;
+            if let Some(c) = captures.iter_mut().find(|c| c.layer == l) {
+                c.grad = to_f64(delta);
+            }
+        },
+    );
+    TrialResult {
+        layers: stats,
+        captures,
+    }
 }
 
 fn slice<T: Real>(a: &Array2<T>) -> &[T] {
@@ -302,7 +376,9 @@ mod tests {
             let x0 = randm(batch, width);
             let g = randm(batch, width);
             let ws: Vec<Array2<f64>> = (0..depth).map(|_| randm(width, width)).collect();
-            let bs: Vec<Array1<f64>> = (0..depth).map(|_| randm(1, width).row(0).to_owned()).collect();
+            let bs: Vec<Array1<f64>> = (0..depth)
+                .map(|_| randm(1, width).row(0).to_owned())
+                .collect();
             let loss = |ws: &[Array2<f64>], bs: &[Array1<f64>]| {
                 let mut get = |l: usize| Params {
                     w: ws[l - 1].clone(),
@@ -332,7 +408,10 @@ mod tests {
                         wm[l][[i, j]] -= h;
                         let fd = (loss(&wp, &bs) - loss(&wm, &bs)) / (2.0 * h);
                         let an = grads[l][[i, j]];
-                        assert!((fd - an).abs() < 1e-6 * (1.0 + an.abs()), "{act:?} W{l}[{i},{j}]: fd {fd} vs {an}");
+                        assert!(
+                            (fd - an).abs() < 1e-6 * (1.0 + an.abs()),
+                            "{act:?} W{l}[{i},{j}]: fd {fd} vs {an}"
+                        );
                     }
                     // ∂loss/∂b_l[i] = Σ_batch δ_l[·, i]: checks δ itself.
                     let (mut bp, mut bm) = (bs.clone(), bs.clone());
@@ -340,7 +419,10 @@ mod tests {
                     bm[l][i] -= h;
                     let fd = (loss(&ws, &bp) - loss(&ws, &bm)) / (2.0 * h);
                     let an: f64 = deltas[l].column(i).sum();
-                    assert!((fd - an).abs() < 1e-6 * (1.0 + an.abs()), "{act:?} b{l}[{i}]: fd {fd} vs {an}");
+                    assert!(
+                        (fd - an).abs() < 1e-6 * (1.0 + an.abs()),
+                        "{act:?} b{l}[{i}]: fd {fd} vs {an}"
+                    );
                 }
             }
         }

@@ -59,8 +59,14 @@ pub fn describe(xs: &[f64]) -> (f64, f64, f64, f64) {
     } else {
         f64::NAN
     };
-    let min = xs.iter().copied().fold(f64::INFINITY, |a, b| if b < a || b.is_nan() { b } else { a });
-    let max = xs.iter().copied().fold(f64::NEG_INFINITY, |a, b| if b > a || b.is_nan() { b } else { a });
+    let min = xs.iter().copied().fold(
+        f64::INFINITY,
+        |a, b| if b < a || b.is_nan() { b } else { a },
+    );
+    let max = xs.iter().copied().fold(
+        f64::NEG_INFINITY,
+        |a, b| if b > a || b.is_nan() { b } else { a },
+    );
     (mean, std, min, max)
 }
 

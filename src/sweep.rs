@@ -49,7 +49,11 @@ pub fn check_memory(exp: &Experiment, threads: usize, file: &str) -> anyhow::Res
     let need = estimate_bytes(exp, threads);
     if let Some(avail) = available_bytes() {
         if need > avail {
-            let biggest = exp.cells().into_iter().max_by_key(|c| job_bytes(exp, c)).expect("non-empty");
+            let biggest = exp
+                .cells()
+                .into_iter()
+                .max_by_key(|c| job_bytes(exp, c))
+                .expect("non-empty");
             return Err(bad(format!(
                 "{file}: the sweep needs about {} of memory but only {} is available \
                  (largest cell: depth {} × width {} × batch {} in {}, {} per job, {threads} job(s) at once); \
@@ -74,14 +78,18 @@ pub fn run_sweep(exp: &Experiment, cells: &[Cell], progress: bool) -> Vec<CellRe
         .collect();
     let flops: Vec<f64> = jobs
         .iter()
-        .map(|&(c, _)| 6.0 * exp.batch as f64 * (cells[c].width as f64).powi(2) * cells[c].depth as f64)
+        .map(|&(c, _)| {
+            6.0 * exp.batch as f64 * (cells[c].width as f64).powi(2) * cells[c].depth as f64
+        })
         .collect();
     let bar = if progress {
         let total = flops.iter().sum::<f64>().max(1.0);
         let bar = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{msg} [{elapsed_precise}] {wide_bar} {percent}% eta {eta}")
-                .expect("valid template"),
+            ProgressStyle::with_template(
+                "{msg} [{elapsed_precise}] {wide_bar} {percent}% eta {eta}",
+            )
+            .expect("valid template"),
         );
         bar.set_message(format!("{}: {} jobs", exp.name, jobs.len()));
         Some((bar, total))
@@ -94,7 +102,11 @@ pub fn run_sweep(exp: &Experiment, cells: &[Cell], progress: bool) -> Vec<CellRe
         .zip(&flops)
         .map(|(&(c, trial), &f)| {
             let cell = &cells[c];
-            let capture: Vec<usize> = exp.histograms.as_ref().map(|h| h.layers.clone()).unwrap_or_default();
+            let capture: Vec<usize> = exp
+                .histograms
+                .as_ref()
+                .map(|h| h.layers.clone())
+                .unwrap_or_default();
             let spec = TrialSpec {
                 seed: exp.seed,
                 activation: cell.activation,

@@ -34,7 +34,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     for path in &args.experiments {
         exps.push((path.display().to_string(), Experiment::load(path)?));
     }
-    let threads = args.threads.map(|t| t as usize).unwrap_or_else(rayon::current_num_threads);
+    let threads = args
+        .threads
+        .map(|t| t as usize)
+        .unwrap_or_else(rayon::current_num_threads);
     let several = exps.len() > 1;
     let mut outs = Vec::new();
     for (file, exp) in &exps {
@@ -44,7 +47,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             None => PathBuf::from("results").join(&exp.name),
         };
         if out.exists() && !out.is_dir() {
-            return Err(bad(format!("--out {}: exists and is not a folder", out.display())));
+            return Err(bad(format!(
+                "--out {}: exists and is not a folder",
+                out.display()
+            )));
         }
         let need = check_memory(exp, threads, file)?;
         outs.push((out, need));
@@ -74,7 +80,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         let collapsed: Vec<String> = results
             .iter()
             .filter(|r| r.collapsed())
-            .map(|r| format!("{}/{}/depth={}/width={}", r.cell.activation.label(), r.cell.init.label, r.cell.depth, r.cell.width))
+            .map(|r| {
+                format!(
+                    "{}/{}/depth={}/width={}",
+                    r.cell.activation.label(),
+                    r.cell.init.label,
+                    r.cell.depth,
+                    r.cell.width
+                )
+            })
             .collect();
         if !collapsed.is_empty() {
             eprintln!(

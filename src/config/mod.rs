@@ -41,7 +41,10 @@ pub struct DataDist {
 }
 
 impl DataDist {
-    pub const STANDARD: DataDist = DataDist { uniform: false, std: 1.0 };
+    pub const STANDARD: DataDist = DataDist {
+        uniform: false,
+        std: 1.0,
+    };
     pub fn name(&self) -> &'static str {
         if self.uniform {
             "uniform"
@@ -106,20 +109,33 @@ impl Experiment {
     pub fn load(path: &Path) -> anyhow::Result<Experiment> {
         let shown = path.display().to_string();
         if path.is_dir() {
-            return Err(bad(format!("{shown}: is a directory, expected an experiment .toml file")));
+            return Err(bad(format!(
+                "{shown}: is a directory, expected an experiment .toml file"
+            )));
         }
-        let text = std::fs::read_to_string(path).map_err(|e| bad(format!("{shown}: cannot read the experiment file: {e}")))?;
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("experiment").to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad(format!("{shown}: cannot read the experiment file: {e}")))?;
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("experiment")
+            .to_string();
         Self::parse(&text, &shown, &stem)
     }
 
     /// Parse and validate experiment text; `file` names it in messages, `stem` is the default name.
     pub fn parse(text: &str, file: &str, stem: &str) -> anyhow::Result<Experiment> {
-        let raw: ExperimentFile = toml::from_str(text).map_err(|e| bad(format!("{file}: {}", describe_toml_error(&e, text))))?;
+        let raw: ExperimentFile = toml::from_str(text)
+            .map_err(|e| bad(format!("{file}: {}", describe_toml_error(&e, text))))?;
         let at = |key: &str| format!("{file}: {key}");
 
         let name = raw.name.clone().unwrap_or_else(|| stem.to_string());
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            || name.starts_with('.')
+        {
             return Err(bad(format!(
                 "{}: '{name}' is not a usable folder name (letters, digits, '-', '_', '.')",
                 at("name")
@@ -128,14 +144,25 @@ impl Experiment {
         let seed = match &raw.seed {
             None => 0,
             Some(Value::Integer(i)) if *i >= 0 => *i as u64,
-            Some(v) => return Err(bad(format!("{}: must be a non-negative integer, found {v}", at("seed")))),
+            Some(v) => {
+                return Err(bad(format!(
+                    "{}: must be a non-negative integer, found {v}",
+                    at("seed")
+                )))
+            }
         };
         let trials = scalar_size(raw.trials.as_ref(), 4, &at("trials"))?;
         let batch = scalar_size(raw.batch.as_ref(), 256, &at("batch"))?;
         let dtype = match raw.dtype.as_deref() {
             None | Some("f32") => Dtype::F32,
             Some("f64") => Dtype::F64,
-            Some(other) => return Err(bad(format!("{}: {}", at("dtype"), unknown_name("dtype", other, DTYPES)))),
+            Some(other) => {
+                return Err(bad(format!(
+                    "{}: {}",
+                    at("dtype"),
+                    unknown_name("dtype", other, DTYPES)
+                )))
+            }
         };
         let input = data_dist(raw.input.as_ref(), &at("input"))?;
         let output_grad = data_dist(raw.output_grad.as_ref(), &at("output_grad"))?;
@@ -144,7 +171,11 @@ impl Experiment {
         let network = match net.kind.as_deref() {
             None | Some("mlp") => "mlp",
             Some(other) => {
-                return Err(bad(format!("{}: {}", at("network.kind"), unknown_name("network kind", other, NETWORK_KINDS))))
+                return Err(bad(format!(
+                    "{}: {}",
+                    at("network.kind"),
+                    unknown_name("network kind", other, NETWORK_KINDS)
+                )))
             }
         };
         let depths = size_list(&net.depth, &at("network.depth"))?;
@@ -152,23 +183,32 @@ impl Experiment {
         let activations = match &net.activation {
             Value::Array(items) => {
                 if items.is_empty() {
-                    return Err(bad(format!("{}: empty list; give at least one activation", at("network.activation"))));
+                    return Err(bad(format!(
+                        "{}: empty list; give at least one activation",
+                        at("network.activation")
+                    )));
                 }
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, v)| Activation::from_value(v, &at(&format!("network.activation[{i}]"))))
+                    .map(|(i, v)| {
+                        Activation::from_value(v, &at(&format!("network.activation[{i}]")))
+                    })
                     .collect::<anyhow::Result<Vec<_>>>()?
             }
             v => vec![Activation::from_value(v, &at("network.activation"))?],
         };
-        no_duplicates(activations.iter().map(|a| a.label()), &at("network.activation"), "activation")?;
+        no_duplicates(
+            activations.iter().map(|a| a.label()),
+            &at("network.activation"),
+            "activation",
+        )?;
         let bias = net.bias.unwrap_or(true);
 
         let entries = raw.init.clone().unwrap_or_default();
         if entries.is_empty() {
             return Err(bad(format!(
-                "{file}: no [[init]] entries; add at least one, e.g.\n[[init]]\nlabel = \"He\"\nweight = {{ scheme = \"kaiming_normal\", nonlinearity = \"relu\" }}"
+                "{file}: no [[init]] entries; add at least one, e.g. [[init]] with weight = {{ scheme = \"kaiming_normal\", nonlinearity = \"relu\" }} or preset = \"pytorch_default\""
             )));
         }
         let mut inits = Vec::new();
@@ -177,7 +217,11 @@ impl Experiment {
             let label = match entry.remove("label") {
                 None => None,
                 Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
-                Some(v) => return Err(bad(format!("{where_}.label: must be a non-empty string, found {v}"))),
+                Some(v) => {
+                    return Err(bad(format!(
+                        "{where_}.label: must be a non-empty string, found {v}"
+                    )))
+                }
             };
             let init = Init::from_entry(entry, &where_)?;
             for &w in &widths {
@@ -186,7 +230,11 @@ impl Experiment {
             let label = label.unwrap_or_else(|| init.canonical());
             inits.push(LabeledInit { label, init });
         }
-        no_duplicates(inits.iter().map(|i| i.label.clone()), &at("init"), "init label")?;
+        no_duplicates(
+            inits.iter().map(|i| i.label.clone()),
+            &at("init"),
+            "init label",
+        )?;
 
         let max_depth = *depths.iter().max().expect("non-empty");
         let histograms = match &raw.histograms {
@@ -201,7 +249,10 @@ impl Experiment {
                 }
                 let bins = scalar_size(h.bins.as_ref(), 60, &at("histograms.bins"))?;
                 if bins < 2 {
-                    return Err(bad(format!("{}: need at least 2 bins, found {bins}", at("histograms.bins"))));
+                    return Err(bad(format!(
+                        "{}: need at least 2 bins, found {bins}",
+                        at("histograms.bins")
+                    )));
                 }
                 Some(crate::config::Histograms { layers, bins })
             }
@@ -261,9 +312,14 @@ fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
 fn size_value(v: &Value, at: &str) -> anyhow::Result<usize> {
     match v {
         Value::Integer(i) if (1..=MAX_SIZE).contains(i) => Ok(*i as usize),
-        Value::Integer(i) if *i > MAX_SIZE => Err(bad(format!("{at}: {i} is too large (at most {MAX_SIZE})"))),
+        Value::Integer(i) if *i > MAX_SIZE => {
+            Err(bad(format!("{at}: {i} is too large (at most {MAX_SIZE})")))
+        }
         Value::Integer(i) => Err(bad(format!("{at}: must be a positive integer, found {i}"))),
-        other => Err(bad(format!("{at}: expected a positive integer, found {} {other}", other.type_str()))),
+        other => Err(bad(format!(
+            "{at}: expected a positive integer, found {} {other}",
+            other.type_str()
+        ))),
     }
 }
 
@@ -301,22 +357,34 @@ fn no_duplicates(items: impl Iterator<Item = String>, at: &str, what: &str) -> a
 }
 
 fn data_dist(d: Option<&DistFile>, at: &str) -> anyhow::Result<DataDist> {
-    let Some(d) = d else { return Ok(DataDist::STANDARD) };
+    let Some(d) = d else {
+        return Ok(DataDist::STANDARD);
+    };
     let uniform = match d.distribution.as_deref() {
         None | Some("normal") => false,
         Some("uniform") => true,
         Some(other) => {
-            return Err(bad(format!("{at}.distribution: {}", unknown_name("distribution", other, DISTRIBUTIONS))))
+            return Err(bad(format!(
+                "{at}.distribution: {}",
+                unknown_name("distribution", other, DISTRIBUTIONS)
+            )))
         }
     };
     let std = match &d.std {
         None => 1.0,
         Some(Value::Float(f)) => *f,
         Some(Value::Integer(i)) => *i as f64,
-        Some(v) => return Err(bad(format!("{at}.std: expected a number, found {} {v}", v.type_str()))),
+        Some(v) => {
+            return Err(bad(format!(
+                "{at}.std: expected a number, found {} {v}",
+                v.type_str()
+            )))
+        }
     };
     if !std.is_finite() || std < 0.0 {
-        return Err(bad(format!("{at}.std: must be a finite number >= 0, found {std}")));
+        return Err(bad(format!(
+            "{at}.std: must be a finite number >= 0, found {std}"
+        )));
     }
     Ok(DataDist { uniform, std })
 }
@@ -359,7 +427,10 @@ preset = "pytorch_default"
     #[test]
     fn rejects_bad_input_with_context() {
         let m = err(&GOOD.replace("seed = 3", "seed = 3\nsed = 4"));
-        assert!(m.contains("x.toml") && m.contains("unknown field `sed`") && m.contains("line"), "{m}");
+        assert!(
+            m.contains("x.toml") && m.contains("unknown field `sed`") && m.contains("line"),
+            "{m}"
+        );
         let m = err(&GOOD.replace("depth = [2, 3]", "depth = [2, -3]"));
         assert!(m.contains("network.depth[1]") && m.contains("-3"), "{m}");
         let m = err(&GOOD.replace("depth = [2, 3]", "depth = []"));
@@ -371,7 +442,10 @@ preset = "pytorch_default"
         let m = err(&GOOD.replace("label = \"He\"", "label = \"pytorch_default\""));
         assert!(m.contains("duplicate init label"), "{m}");
         let m = err(&GOOD.replace("nonlinearity = \"relu\"", "nonlinearity = \"rel\""));
-        assert!(m.contains("init[1].weight") && m.contains("valid: linear"), "{m}");
+        assert!(
+            m.contains("init[1].weight") && m.contains("valid: linear"),
+            "{m}"
+        );
         let m = err(&GOOD.replace("batch = 8", "batch = 8\ndtype = \"f16\""));
         assert!(m.contains("dtype") && m.contains("valid: f32, f64"), "{m}");
         let m = err(&GOOD.replace("trials = 2", "trials = \"two\""));

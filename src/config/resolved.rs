@@ -22,7 +22,10 @@ impl Experiment {
     pub fn resolved_toml(&self) -> String {
         let mut root = Table::new();
         root.insert("name".into(), Value::String(self.name.clone()));
-        root.insert("description".into(), Value::String(self.description.clone()));
+        root.insert(
+            "description".into(),
+            Value::String(self.description.clone()),
+        );
         root.insert("seed".into(), Value::Integer(self.seed as i64));
         root.insert("trials".into(), Value::Integer(self.trials as i64));
         root.insert("batch".into(), Value::Integer(self.batch as i64));
@@ -55,7 +58,10 @@ impl Experiment {
                         t.insert("weight".into(), Value::Table(li.init.weight.to_table()));
                     }
                 }
-                let preset_bias = li.init.preset.map(|p| crate::init::Init::preset(p, "").expect("known preset").bias);
+                let preset_bias = li
+                    .init
+                    .preset
+                    .map(|p| crate::init::Init::preset(p, "").expect("known preset").bias);
                 let bias_is_default = match &preset_bias {
                     Some(b) => *b == li.init.bias,
                     None => li.init.bias.is_zero(),
@@ -77,7 +83,11 @@ impl Experiment {
             root.insert("histograms".into(), Value::Table(t));
         }
         let body = toml::to_string(&root).expect("a TOML table always serialises");
-        format!("# Resolved by initlab {}: every default made explicit.\n{}\n", env!("CARGO_PKG_VERSION"), body.trim_end())
+        format!(
+            "# Resolved by initlab {}: every default made explicit.\n{}\n",
+            env!("CARGO_PKG_VERSION"),
+            body.trim_end()
+        )
     }
 }
 

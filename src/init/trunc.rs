@@ -164,7 +164,18 @@ mod tests {
 
     #[test]
     fn ppf_inverts_cdf() {
-        for &p in &[1e-300, 1e-12, 1e-6, 0.01, 0.02425, 0.3, 0.5, 0.77, 0.975, 1.0 - 1e-9] {
+        for &p in &[
+            1e-300,
+            1e-12,
+            1e-6,
+            0.01,
+            0.02425,
+            0.3,
+            0.5,
+            0.77,
+            0.975,
+            1.0 - 1e-9,
+        ] {
             let x = norm_ppf(p);
             let back = norm_cdf(x);
             assert!(((back - p) / p).abs() < 1e-12, "p {p}: x {x}, cdf {back}");
@@ -177,7 +188,11 @@ mod tests {
     fn keras_truncation_constant() {
         let (m, v) = trunc_normal_moments(0.0, 1.0, -2.0, 2.0);
         assert!(m.abs() < 1e-15);
-        assert!((v.sqrt() - 0.879_625_661_034_239_78).abs() < 1e-14, "{}", v.sqrt());
+        assert!(
+            (v.sqrt() - crate::init::scheme::KERAS_TRUNC_STD).abs() < 1e-14,
+            "{}",
+            v.sqrt()
+        );
     }
 
     /// Far-tail window: inverse CDF path, samples stay inside, sample mean matches the formula
@@ -193,7 +208,10 @@ mod tests {
             let (m, v) = trunc_normal_moments(0.0, 1.0, a, b);
             let mean = xs.iter().sum::<f64>() / n as f64;
             let se = (v / n as f64).sqrt();
-            assert!((mean - m).abs() < 5.0 * se, "[{a},{b}] mean {mean} vs {m} (se {se})");
+            assert!(
+                (mean - m).abs() < 5.0 * se,
+                "[{a},{b}] mean {mean} vs {m} (se {se})"
+            );
             let at_bound = xs.iter().filter(|&&x| x == a || x == b).count();
             assert!(at_bound <= 2, "{at_bound} values piled on the bounds");
         }

@@ -53,7 +53,12 @@ pub fn cell_hash(exp: &Experiment, cell: &Cell) -> String {
 }
 
 impl Manifest {
-    pub fn new(exp: &Experiment, results: &[CellResult], threads: usize, wall_seconds: f64) -> Manifest {
+    pub fn new(
+        exp: &Experiment,
+        results: &[CellResult],
+        threads: usize,
+        wall_seconds: f64,
+    ) -> Manifest {
         Manifest {
             initlab_version: env!("CARGO_PKG_VERSION").into(),
             experiment: exp.name.clone(),

@@ -17,10 +17,14 @@ pub fn write_results(
     results: &[CellResult],
     manifest: &manifest::Manifest,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("creating results folder {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("creating results folder {}: {e}", dir.display()))?;
     write_atomic(&dir.join("experiment.toml"), exp.resolved_toml().as_bytes())?;
     write_atomic(&dir.join("layers.csv"), &tables::layers_csv(exp, results)?)?;
-    write_atomic(&dir.join("summary.csv"), &tables::summary_csv(exp, results)?)?;
+    write_atomic(
+        &dir.join("summary.csv"),
+        &tables::summary_csv(exp, results)?,
+    )?;
     write_atomic(&dir.join("cells.csv"), &tables::cells_csv(exp, results)?)?;
     let hist = dir.join("hist.csv");
     match &exp.histograms {

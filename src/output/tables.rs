@@ -7,28 +7,75 @@ use crate::aggregate::{CellResult, Spread};
 use crate::config::Experiment;
 
 pub const LAYERS_HEADER: &[&str] = &[
-    "experiment", "network", "activation", "init", "depth", "width", "batch", "trial", "layer", "fan_in", "fan_out",
-    "preact_mean", "preact_var", "act_mean", "act_sq_mean", "grad_var", "weight_grad_var", "nonfinite",
+    "experiment",
+    "network",
+    "activation",
+    "init",
+    "depth",
+    "width",
+    "batch",
+    "trial",
+    "layer",
+    "fan_in",
+    "fan_out",
+    "preact_mean",
+    "preact_var",
+    "act_mean",
+    "act_sq_mean",
+    "grad_var",
+    "weight_grad_var",
+    "nonfinite",
 ];
 
 pub const SUMMARY_METRICS: &[&str] = &["preact_var", "act_sq_mean", "grad_var", "weight_grad_var"];
 
 pub const CELLS_HEADER: &[&str] = &[
-    "experiment", "network", "activation", "init", "depth", "width", "batch", "trials", "forward_ratio",
-    "backward_ratio", "theory_forward_ratio", "theory_backward_ratio", "nonfinite_layers",
+    "experiment",
+    "network",
+    "activation",
+    "init",
+    "depth",
+    "width",
+    "batch",
+    "trials",
+    "forward_ratio",
+    "backward_ratio",
+    "theory_forward_ratio",
+    "theory_backward_ratio",
+    "nonfinite_layers",
 ];
 
 pub const HIST_HEADER: &[&str] = &[
-    "experiment", "network", "activation", "init", "depth", "width", "batch", "layer", "quantity", "bin_lo", "bin_hi",
+    "experiment",
+    "network",
+    "activation",
+    "init",
+    "depth",
+    "width",
+    "batch",
+    "layer",
+    "quantity",
+    "bin_lo",
+    "bin_hi",
     "count",
 ];
 
 /// `summary.csv`'s header.
 pub fn summary_header() -> Vec<String> {
-    let mut h: Vec<String> = ["experiment", "network", "activation", "init", "depth", "width", "batch", "layer", "trials"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut h: Vec<String> = [
+        "experiment",
+        "network",
+        "activation",
+        "init",
+        "depth",
+        "width",
+        "batch",
+        "layer",
+        "trials",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     for m in SUMMARY_METRICS {
         for s in ["mean", "std", "min", "max"] {
             h.push(format!("{m}_{s}"));
@@ -58,7 +105,11 @@ fn opt(x: Option<f64>) -> String {
 
 /// A NaN std (one trial) is an empty field, as pandas would compute it.
 fn spread(s: &Spread) -> [String; 4] {
-    let std = if s.std.is_nan() { String::new() } else { num(s.std) };
+    let std = if s.std.is_nan() {
+        String::new()
+    } else {
+        num(s.std)
+    };
     [num(s.mean), std, num(s.min), num(s.max)]
 }
 
@@ -76,12 +127,14 @@ fn cell_prefix(exp: &Experiment, r: &CellResult) -> Vec<String> {
 }
 
 fn to_bytes(header: &[String], rows: impl Iterator<Item = Vec<String>>) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
     w.write_record(header)?;
     for row in rows {
         w.write_record(&row)?;
     }
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn strings(h: &[&str]) -> Vec<String> {
@@ -122,7 +175,12 @@ pub fn summary_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<V
             let mut row = prefix.clone();
             row.push(s.layer.to_string());
             row.push(s.trials.to_string());
-            for sp in [&s.preact_var, &s.act_sq_mean, &s.grad_var, &s.weight_grad_var] {
+            for sp in [
+                &s.preact_var,
+                &s.act_sq_mean,
+                &s.grad_var,
+                &s.weight_grad_var,
+            ] {
                 row.extend(spread(sp));
             }
             row.push(opt(s.theory_preact_var));
@@ -155,7 +213,13 @@ pub fn hist_csv(exp: &Experiment, results: &[CellResult], bins: usize) -> anyhow
         let prefix = cell_prefix(exp, r);
         r.histograms(bins).into_iter().map(move |h| {
             let mut row = prefix.clone();
-            row.extend([h.layer.to_string(), h.quantity.to_string(), num(h.bin_lo), num(h.bin_hi), h.count.to_string()]);
+            row.extend([
+                h.layer.to_string(),
+                h.quantity.to_string(),
+                num(h.bin_lo),
+                num(h.bin_hi),
+                h.count.to_string(),
+            ]);
             row
         })
     });
@@ -168,7 +232,9 @@ mod tests {
 
     #[test]
     fn numbers_round_trip() {
-        for x in [0.0, 1.0, 0.25, 1.5e-7, 3.0e40, -2.5e-300, 123456.789, 1e16, 9.999e15] {
+        for x in [
+            0.0, 1.0, 0.25, 1.5e-7, 3.0e40, -2.5e-300, 123456.789, 1e16, 9.999e15,
+        ] {
             let s = num(x);
             assert_eq!(s.parse::<f64>().unwrap(), x, "{s}");
         }
