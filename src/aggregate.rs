@@ -5,11 +5,14 @@ use crate::config::Cell;
 use crate::sim::TrialResult;
 use crate::stats::describe;
 
-/// All trials of one cell, in trial order.
+/// All trials of one cell, in trial order, with the cell's histograms (the raw captures are
+/// binned as soon as the cell is complete and then dropped).
 #[derive(Debug, Clone)]
 pub struct CellResult {
     pub cell: Cell,
     pub trials: Vec<TrialResult>,
+    /// `hist.csv` rows of this cell (empty without `[histograms]`).
+    pub hist: Vec<HistRow>,
     /// Sum over trials of the compute seconds (not wall time).
     pub seconds: f64,
 }
@@ -73,6 +76,25 @@ pub struct HistRow {
 }
 
 impl CellResult {
+    /// Gather a complete cell: bin its captures into `bins` histogram bins (if asked) and drop them.
+    pub fn new(
+        cell: Cell,
+        mut trials: Vec<TrialResult>,
+        seconds: f64,
+        bins: Option<usize>,
+    ) -> CellResult {
+        let hist = bins.map(|b| histograms(&trials, b)).unwrap_or_default();
+        for t in &mut trials {
+            t.captures = Vec::new();
+        }
+        CellResult {
+            cell,
+            trials,
+            hist,
+            seconds,
+        }
+    }
+
     pub fn summary_rows(&self) -> Vec<SummaryRow> {
         let depth = self.cell.depth;
         (0..depth)
@@ -133,67 +155,66 @@ impl CellResult {
         let s = self.cell_summary();
         s.nonfinite_layers > 0 || !s.forward_ratio.is_finite() || !s.backward_ratio.is_finite()
     }
+}
 
-    /// Histograms of the captured layers, summed over trials. Per quantity one set of equal-width
-    /// bins spans the finite values of every captured layer of this cell, so the curves of
-    /// different layers are directly comparable (Glorot & Bengio 2010, Fig. 6–7).
-    pub fn histograms(&self, bins: usize) -> Vec<HistRow> {
-        let mut rows = Vec::new();
-        let mut layers: Vec<usize> = self
-            .trials
-            .first()
-            .map(|t| t.captures.iter().map(|c| c.layer).collect())
-            .unwrap_or_default();
-        layers.sort_unstable();
-        for quantity in ["act", "grad"] {
-            let values = |layer: usize| {
-                self.trials.iter().flat_map(move |t| {
-                    let c = t
-                        .captures
-                        .iter()
-                        .find(|c| c.layer == layer)
-                        .expect("captured in every trial");
-                    let v = if quantity == "act" { &c.act } else { &c.grad };
-                    v.iter().copied().filter(|x| x.is_finite())
-                })
-            };
-            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-            for &l in &layers {
-                for x in values(l) {
-                    lo = lo.min(x);
-                    hi = hi.max(x);
-                }
-            }
-            if !(lo.is_finite() && hi.is_finite()) {
-                continue;
-            }
-            if hi <= lo {
-                let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 1e-6 };
-                lo -= pad;
-                hi += pad;
-            }
-            let width = (hi - lo) / bins as f64;
-            for &l in &layers {
-                let mut counts = vec![0u64; bins];
-                for x in values(l) {
-                    let k = (((x - lo) / width) as usize).min(bins - 1);
-                    counts[k] += 1;
-                }
-                for (k, &count) in counts.iter().enumerate() {
-                    rows.push(HistRow {
-                        layer: l,
-                        quantity,
-                        bin_lo: lo + k as f64 * width,
-                        bin_hi: if k + 1 == bins {
-                            hi
-                        } else {
-                            lo + (k + 1) as f64 * width
-                        },
-                        count,
-                    });
-                }
+/// Histograms of the captured layers, summed over trials. Per quantity one set of equal-width
+/// bins spans the finite values of every captured layer of this cell, so the curves of
+/// different layers are directly comparable (Glorot & Bengio 2010, Fig. 6–7).
+pub fn histograms(trials: &[TrialResult], bins: usize) -> Vec<HistRow> {
+    let mut rows = Vec::new();
+    let mut layers: Vec<usize> = trials
+        .first()
+        .map(|t| t.captures.iter().map(|c| c.layer).collect())
+        .unwrap_or_default();
+    layers.sort_unstable();
+    for quantity in ["act", "grad"] {
+        let values = |layer: usize| {
+            trials.iter().flat_map(move |t| {
+                let c = t
+                    .captures
+                    .iter()
+                    .find(|c| c.layer == layer)
+                    .expect("captured in every trial");
+                let v = if quantity == "act" { &c.act } else { &c.grad };
+                v.iter().copied().filter(|x| x.is_finite())
+            })
+        };
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for &l in &layers {
+            for x in values(l) {
+                lo = lo.min(x);
+                hi = hi.max(x);
             }
         }
-        rows
+        if !(lo.is_finite() && hi.is_finite()) {
+            continue;
+        }
+        if hi <= lo {
+            let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 1e-6 };
+            lo -= pad;
+            hi += pad;
+        }
+        let width = (hi - lo) / bins as f64;
+        for &l in &layers {
+            let mut counts = vec![0u64; bins];
+            for x in values(l) {
+                let k = (((x - lo) / width) as usize).min(bins - 1);
+                counts[k] += 1;
+            }
+            for (k, &count) in counts.iter().enumerate() {
+                rows.push(HistRow {
+                    layer: l,
+                    quantity,
+                    bin_lo: lo + k as f64 * width,
+                    bin_hi: if k + 1 == bins {
+                        hi
+                    } else {
+                        lo + (k + 1) as f64 * width
+                    },
+                    count,
+                });
+            }
+        }
     }
+    rows
 }

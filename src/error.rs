@@ -18,6 +18,32 @@ impl fmt::Display for BadInput {
 
 impl std::error::Error for BadInput {}
 
+/// The run was stopped by SIGINT/SIGTERM after committing what was finished (exit 130).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interrupted(pub String);
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Exit status for an error chain: 2 bad input, 130 interrupted, 1 anything else.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    if is_bad_input(err) {
+        2
+    } else if err
+        .chain()
+        .any(|e| e.downcast_ref::<Interrupted>().is_some())
+    {
+        130
+    } else {
+        1
+    }
+}
+
 /// Build a [`BadInput`] wrapped in `anyhow`.
 pub fn bad(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(BadInput(msg.into()))

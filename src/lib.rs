@@ -16,6 +16,8 @@ pub mod output;
 pub mod params;
 pub mod real;
 pub mod seed;
+pub mod shard;
 pub mod sim;
 pub mod stats;
+pub mod store;
 pub mod sweep;

@@ -1,5 +1,5 @@
 //! The `initlab` binary: everything lives in the library; this prints the error chain and
-//! maps bad input to exit status 2, other failures to 1.
+//! maps bad input to exit status 2, an interrupted run to 130, other failures to 1.
 
 fn main() {
     if let Err(err) = initlab::cli::run() {

@@ -8,6 +8,8 @@ use crate::error::bad;
 use crate::sim::{simulate, TrialResult, TrialSpec, WEIGHT_CACHE_BYTES};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// Bytes one job of `cell` holds at its peak (pre-activations, cached weights, work buffers).
@@ -71,8 +73,30 @@ pub fn check_memory(exp: &Experiment, threads: usize, file: &str) -> anyhow::Res
     Ok(need)
 }
 
-/// Run every cell × trial of `exp`; `progress` shows a bar on stderr when it is a terminal.
+/// Run every cell × trial of `cells` and return the results in sweep order.
 pub fn run_sweep(exp: &Experiment, cells: &[Cell], progress: bool) -> Vec<CellResult> {
+    let stop = AtomicBool::new(false);
+    run_cells(exp, cells, progress, &stop, &|_| Ok(()))
+        .expect("no commit callback can fail")
+        .into_iter()
+        .map(|r| r.expect("not stopped"))
+        .collect()
+}
+
+/// Called with each cell as soon as all its trials are done (from a worker thread).
+pub type OnCell<'a> = dyn Fn(&CellResult) -> anyhow::Result<()> + Sync + 'a;
+
+/// Run every cell × trial of `cells` in parallel on the current rayon pool. Each cell is handed
+/// to `on_cell` the moment its last trial finishes (to be committed to disk). Jobs not yet
+/// started when `stop` is raised are skipped, so their cells come back `None`. The first error
+/// from `on_cell` stops the sweep and is returned.
+pub fn run_cells(
+    exp: &Experiment,
+    cells: &[Cell],
+    progress: bool,
+    stop: &AtomicBool,
+    on_cell: &OnCell,
+) -> anyhow::Result<Vec<Option<CellResult>>> {
     let jobs: Vec<(usize, usize)> = (0..cells.len())
         .flat_map(|c| (0..exp.trials).map(move |t| (c, t)))
         .collect();
@@ -91,66 +115,81 @@ pub fn run_sweep(exp: &Experiment, cells: &[Cell], progress: bool) -> Vec<CellRe
             )
             .expect("valid template"),
         );
-        bar.set_message(format!("{}: {} jobs", exp.name, jobs.len()));
+        bar.set_message(format!("{}: {} cells", exp.name, cells.len()));
         Some((bar, total))
     } else {
         None
     };
-    let done = std::sync::atomic::AtomicU64::new(0);
-    let outputs: Vec<(TrialResult, f64)> = jobs
-        .par_iter()
-        .zip(&flops)
-        .map(|(&(c, trial), &f)| {
-            let cell = &cells[c];
-            let capture: Vec<usize> = exp
-                .histograms
-                .as_ref()
-                .map(|h| h.layers.clone())
-                .unwrap_or_default();
-            let spec = TrialSpec {
-                seed: exp.seed,
-                activation: cell.activation,
-                init: &cell.init.init,
-                width: cell.width,
-                depth: cell.depth,
-                batch: exp.batch,
-                bias: exp.bias,
-                input: exp.input,
-                output_grad: exp.output_grad,
-                trial,
-                capture: &capture,
-            };
-            let start = Instant::now();
-            let r = match exp.dtype {
-                Dtype::F32 => simulate::<f32>(&spec),
-                Dtype::F64 => simulate::<f64>(&spec),
-            };
-            if let Some((bar, total)) = &bar {
-                let d = done.fetch_add(f as u64, std::sync::atomic::Ordering::Relaxed) + f as u64;
-                bar.set_position((1000.0 * d as f64 / total) as u64);
-            }
-            (r, start.elapsed().as_secs_f64())
-        })
+    let done = AtomicU64::new(0);
+    let capture: Vec<usize> = exp
+        .histograms
+        .as_ref()
+        .map(|h| h.layers.clone())
+        .unwrap_or_default();
+    let bins = exp.histograms.as_ref().map(|h| h.bins);
+    // Per cell: the finished trials, and how many are still missing.
+    let pending: Vec<Mutex<Vec<Option<(TrialResult, f64)>>>> = cells
+        .iter()
+        .map(|_| Mutex::new((0..exp.trials).map(|_| None).collect()))
         .collect();
+    let missing: Vec<AtomicUsize> = cells.iter().map(|_| AtomicUsize::new(exp.trials)).collect();
+    let finished: Vec<Mutex<Option<CellResult>>> = cells.iter().map(|_| Mutex::new(None)).collect();
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+
+    jobs.par_iter().zip(&flops).for_each(|(&(c, trial), &f)| {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let cell = &cells[c];
+        let spec = TrialSpec {
+            seed: exp.seed,
+            activation: cell.activation,
+            init: &cell.init.init,
+            width: cell.width,
+            depth: cell.depth,
+            batch: exp.batch,
+            bias: exp.bias,
+            input: exp.input,
+            output_grad: exp.output_grad,
+            trial,
+            capture: &capture,
+        };
+        let start = Instant::now();
+        let r = match exp.dtype {
+            Dtype::F32 => simulate::<f32>(&spec),
+            Dtype::F64 => simulate::<f64>(&spec),
+        };
+        let secs = start.elapsed().as_secs_f64();
+        pending[c].lock().expect("no poisoned lock")[trial] = Some((r, secs));
+        if missing[c].fetch_sub(1, Ordering::AcqRel) == 1 {
+            let parts = std::mem::take(&mut *pending[c].lock().expect("no poisoned lock"));
+            let seconds = parts.iter().flatten().map(|(_, s)| s).sum();
+            let trials = parts
+                .into_iter()
+                .map(|p| p.expect("every trial finished").0)
+                .collect();
+            let result = CellResult::new(cell.clone(), trials, seconds, bins);
+            match on_cell(&result) {
+                Ok(()) => *finished[c].lock().expect("no poisoned lock") = Some(result),
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    failure.lock().expect("no poisoned lock").get_or_insert(e);
+                }
+            }
+        }
+        if let Some((bar, total)) = &bar {
+            let d = done.fetch_add(f as u64, Ordering::Relaxed) + f as u64;
+            bar.set_position((1000.0 * d as f64 / total) as u64);
+        }
+    });
     if let Some((bar, _)) = bar {
         bar.finish_and_clear();
     }
-    let mut it = outputs.into_iter();
-    cells
-        .iter()
-        .map(|cell| {
-            let mut trials = Vec::with_capacity(exp.trials);
-            let mut seconds = 0.0;
-            for _ in 0..exp.trials {
-                let (r, s) = it.next().expect("one output per job");
-                trials.push(r);
-                seconds += s;
-            }
-            CellResult {
-                cell: cell.clone(),
-                trials,
-                seconds,
-            }
-        })
-        .collect()
+    if let Some(e) = failure.into_inner().expect("no poisoned lock") {
+        return Err(e);
+    }
+    Ok(finished
+        .into_iter()
+        .map(|m| m.into_inner().expect("no poisoned lock"))
+        .collect())
 }

@@ -1,12 +1,16 @@
-//! `initlab run EXPERIMENT.toml... [--out DIR] [--threads N] [--no-plot] [--quiet]`.
+//! `initlab run EXPERIMENT.toml... [--out DIR] [--threads N] [--shard I/N] [--resume] [--force]
+//! [--no-plot] [--quiet]`.
 
 use crate::config::Experiment;
-use crate::error::bad;
-use crate::output::{manifest::Manifest, write_results};
-use crate::sweep::{check_memory, gib, run_sweep};
+use crate::error::{bad, Interrupted};
+use crate::output::run_dir::{check_owner, RunDir};
+use crate::shard::{select, Shard};
+use crate::sweep::{check_memory, gib, run_cells};
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Debug, Args)]
@@ -20,6 +24,15 @@ pub struct RunArgs {
     /// Worker threads (default: all cores). Results are identical for any value.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub threads: Option<u64>,
+    /// Run only shard I of N (1-based) of the cells, balanced by estimated cost.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Reuse the cells already committed in the output folder (same definition and version).
+    #[arg(long)]
+    pub resume: bool,
+    /// Write into a folder that belongs to another experiment.
+    #[arg(long)]
+    pub force: bool,
     /// Do not render charts after the run.
     #[arg(long)]
     pub no_plot: bool,
@@ -28,8 +41,21 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// SIGINT and SIGTERM raise the flag (finish what is in flight, commit, stop); a second
+/// SIGINT exits at once (130) — committed cells are safe either way.
+fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&flag))?;
+        signal_hook::flag::register(sig, Arc::clone(&flag))?;
+    }
+    Ok(flag)
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     // Validate everything before any work starts or any folder is created.
+    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
     let mut exps = Vec::new();
     for path in &args.experiments {
         exps.push((path.display().to_string(), Experiment::load(path)?));
@@ -39,44 +65,81 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .map(|t| t as usize)
         .unwrap_or_else(rayon::current_num_threads);
     let several = exps.len() > 1;
-    let mut outs = Vec::new();
+    let mut plans = Vec::new();
     for (file, exp) in &exps {
         let out = match &args.out {
             Some(dir) if several => dir.join(&exp.name),
             Some(dir) => dir.clone(),
             None => PathBuf::from("results").join(&exp.name),
         };
-        if out.exists() && !out.is_dir() {
-            return Err(bad(format!(
-                "--out {}: exists and is not a folder",
-                out.display()
-            )));
-        }
+        check_owner(&out, exp, args.force)?;
         let need = check_memory(exp, threads, file)?;
-        outs.push((out, need));
+        plans.push((out, need));
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| anyhow::anyhow!("starting {threads} worker threads: {e}"))?;
     let progress = !args.quiet && std::io::stderr().is_terminal();
+    let stop = stop_flag()?;
 
-    for ((file, exp), (out, need)) in exps.iter().zip(outs) {
-        let cells = exp.cells();
+    for ((file, exp), (out, need)) in exps.iter().zip(plans) {
+        let start = Instant::now();
+        let assigned = select(exp, shard);
+        let (dir, reused) = RunDir::open(
+            &out,
+            exp,
+            &assigned,
+            shard.map(|s| s.to_string()),
+            threads,
+            args.resume,
+        )?;
+        let todo: Vec<_> = assigned
+            .iter()
+            .zip(&reused)
+            .filter(|(_, r)| r.is_none())
+            .map(|(c, _)| c.clone())
+            .collect();
         if !args.quiet {
+            let of_shard = shard.map(|s| format!(" (shard {s})")).unwrap_or_default();
+            let reuse = if args.resume {
+                format!(", {} reused", assigned.len() - todo.len())
+            } else {
+                String::new()
+            };
             eprintln!(
-                "{file}: {} cells × {} trials, {} threads, estimated peak memory {}",
-                cells.len(),
+                "{file}: {} cells{of_shard}{reuse} × {} trials, {threads} threads, estimated peak memory {}",
+                assigned.len(),
                 exp.trials,
-                threads,
                 gib(need)
             );
         }
-        let start = Instant::now();
-        let results = pool.install(|| run_sweep(exp, &cells, progress));
+        let computed =
+            pool.install(|| run_cells(exp, &todo, progress, &stop, &|r| dir.commit(r)))?;
         let wall = start.elapsed().as_secs_f64();
-        let manifest = Manifest::new(exp, &results, threads, wall);
-        write_results(&out, exp, &results, &manifest)?;
+        if stop.load(Ordering::Relaxed) {
+            dir.interrupted(wall)?;
+            let mut again = format!("initlab run {file} --resume");
+            if let Some(o) = &args.out {
+                again.push_str(&format!(" --out {}", o.display()));
+            }
+            if let Some(s) = &args.shard {
+                again.push_str(&format!(" --shard {s}"));
+            }
+            return Err(anyhow::Error::new(Interrupted(format!(
+                "interrupted: {} of {} cells are committed in {}; resume with: {again}",
+                dir.cells_done(),
+                assigned.len(),
+                out.display()
+            ))));
+        }
+        let mut fresh = computed.into_iter();
+        let results: Vec<_> = reused
+            .into_iter()
+            .map(|r| r.or_else(|| fresh.next().flatten()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| anyhow::anyhow!("internal error: a cell finished without a result"))?;
+        dir.finish(&results, wall, Vec::new())?;
         let collapsed: Vec<String> = results
             .iter()
             .filter(|r| r.collapsed())

@@ -1,12 +1,16 @@
-//! `manifest.json`: what produced the folder (initlab version, experiment, seed), which cells
-//! are done with a content hash of each, and timings.
+//! `manifest.json`: what produced the folder (initlab version, experiment and its hash, seed,
+//! shard), its status (`running`, `interrupted`, `complete`), every committed cell with the hash
+//! of its definition and the initlab version that computed it, and timings. It is rewritten
+//! atomically after every committed cell.
 
 use crate::aggregate::CellResult;
 use crate::config::{Cell, Experiment};
 use crate::seed::{digest, short_hex};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Serialize)]
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ManifestCell {
     pub activation: String,
     pub init: String,
@@ -14,24 +18,40 @@ pub struct ManifestCell {
     pub width: usize,
     /// Hash of the cell's resolved definition (see [`cell_hash`]).
     pub hash: String,
+    /// The initlab version that computed it.
+    pub initlab_version: String,
     pub compute_seconds: f64,
     pub collapsed: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
     pub initlab_version: String,
     pub experiment: String,
+    /// Hash of the resolved `experiment.toml`.
+    pub experiment_hash: String,
     pub seed: u64,
     pub dtype: String,
+    /// `running`, `interrupted` or `complete`.
+    pub status: String,
+    /// `I/N` when this folder holds one shard of the sweep.
+    pub shard: Option<String>,
+    /// Cells of the whole sweep.
+    pub sweep_cells: usize,
+    /// Hashes of the cells this folder is responsible for, in sweep order.
+    pub assigned: Vec<String>,
     pub cells_total: usize,
     pub cells_done: usize,
     pub threads: usize,
     pub wall_seconds: f64,
+    /// Shard folders this one was merged from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
+    /// Committed cells, in sweep order.
     pub cells: Vec<ManifestCell>,
 }
 
-/// Hash of everything that determines a cell's numbers.
+/// Hash of everything that determines a cell's numbers (labels excluded: they are cosmetic).
 pub fn cell_hash(exp: &Experiment, cell: &Cell) -> String {
     let parts = [
         exp.seed.to_string(),
@@ -52,35 +72,67 @@ pub fn cell_hash(exp: &Experiment, cell: &Cell) -> String {
     short_hex(&digest(&refs))
 }
 
+/// Hash of the resolved experiment text.
+pub fn experiment_hash(exp: &Experiment) -> String {
+    short_hex(&digest(&[&exp.resolved_toml()]))
+}
+
+impl ManifestCell {
+    pub fn of(exp: &Experiment, r: &CellResult) -> ManifestCell {
+        ManifestCell {
+            activation: r.cell.activation.label(),
+            init: r.cell.init.label.clone(),
+            depth: r.cell.depth,
+            width: r.cell.width,
+            hash: cell_hash(exp, &r.cell),
+            initlab_version: VERSION.into(),
+            compute_seconds: r.seconds,
+            collapsed: r.collapsed(),
+        }
+    }
+}
+
 impl Manifest {
+    /// A manifest for a run over `assigned` cells of `exp`.
     pub fn new(
         exp: &Experiment,
-        results: &[CellResult],
+        assigned: &[Cell],
+        shard: Option<String>,
         threads: usize,
-        wall_seconds: f64,
     ) -> Manifest {
         Manifest {
-            initlab_version: env!("CARGO_PKG_VERSION").into(),
+            initlab_version: VERSION.into(),
             experiment: exp.name.clone(),
+            experiment_hash: experiment_hash(exp),
             seed: exp.seed,
             dtype: exp.dtype.name().into(),
-            cells_total: exp.cells().len(),
-            cells_done: results.len(),
+            status: "running".into(),
+            shard,
+            sweep_cells: exp.cells().len(),
+            assigned: assigned.iter().map(|c| cell_hash(exp, c)).collect(),
+            cells_total: assigned.len(),
+            cells_done: 0,
             threads,
-            wall_seconds,
-            cells: results
-                .iter()
-                .map(|r| ManifestCell {
-                    activation: r.cell.activation.label(),
-                    init: r.cell.init.label.clone(),
-                    depth: r.cell.depth,
-                    width: r.cell.width,
-                    hash: cell_hash(exp, &r.cell),
-                    compute_seconds: r.seconds,
-                    collapsed: r.collapsed(),
-                })
-                .collect(),
+            wall_seconds: 0.0,
+            merged_from: Vec::new(),
+            cells: Vec::new(),
         }
+    }
+
+    /// Record a committed cell, keeping `cells` in the order of `assigned`.
+    pub fn add(&mut self, cell: ManifestCell) {
+        self.cells.retain(|c| c.hash != cell.hash);
+        self.cells.push(cell);
+        let pos = |h: &str| {
+            self.assigned
+                .iter()
+                .position(|a| a == h)
+                .unwrap_or(usize::MAX)
+        };
+        let mut cells = std::mem::take(&mut self.cells);
+        cells.sort_by_key(|c| pos(&c.hash));
+        self.cells = cells;
+        self.cells_done = self.cells.len();
     }
 
     pub fn to_json(&self) -> anyhow::Result<Vec<u8>> {

@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod manifest;
+pub mod run_dir;
 pub mod tables;
 
 use crate::aggregate::CellResult;
@@ -28,7 +29,7 @@ pub fn write_results(
     write_atomic(&dir.join("cells.csv"), &tables::cells_csv(exp, results)?)?;
     let hist = dir.join("hist.csv");
     match &exp.histograms {
-        Some(h) => write_atomic(&hist, &tables::hist_csv(exp, results, h.bins)?)?,
+        Some(_) => write_atomic(&hist, &tables::hist_csv(exp, results)?)?,
         None if hist.exists() => std::fs::remove_file(&hist)?,
         None => {}
     }

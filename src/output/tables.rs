@@ -208,10 +208,10 @@ pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec
     to_bytes(&strings(CELLS_HEADER), rows)
 }
 
-pub fn hist_csv(exp: &Experiment, results: &[CellResult], bins: usize) -> anyhow::Result<Vec<u8>> {
+pub fn hist_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
     let rows = results.iter().flat_map(|r| {
         let prefix = cell_prefix(exp, r);
-        r.histograms(bins).into_iter().map(move |h| {
+        r.hist.iter().map(move |h| {
             let mut row = prefix.clone();
             row.extend([
                 h.layer.to_string(),

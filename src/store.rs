@@ -1,0 +1,239 @@
+//! Cell part files: each finished cell is committed on its own as `<results>/.parts/<hash>.part`
+//! (atomic write), so a killed run loses at most the cells in flight, `--resume` reuses every
+//! committed cell whose definition is unchanged, and `merge` combines shards.
+//!
+//! Format (text, one record per line, numbers in shortest round-trip form):
+//! ```text
+//! initlab-part 1 <initlab version> <cell hash> <trials> <depth> <compute seconds>
+//! L,<trial>,<layer>,<fan_in>,<fan_out>,<preact_mean>,<preact_var>,<act_mean>,<act_sq_mean>,<grad_var>,<weight_grad_var>,<nonfinite>
+//! H,<layer>,<act|grad>,<bin_lo>,<bin_hi>,<count>
+//! end <number of L and H lines>
+//! ```
+//! Cell labels are not stored: the rows get their labels from the experiment that reads them,
+//! so relabelling an init reuses its cells.
+
+use crate::aggregate::{CellResult, HistRow};
+use crate::config::Cell;
+use crate::error::bad;
+use crate::output::tables::num;
+use crate::sim::{LayerStats, TrialResult};
+use std::path::{Path, PathBuf};
+
+const MAGIC: &str = "initlab-part";
+const FORMAT: &str = "1";
+
+/// The folder of part files inside a results folder.
+pub fn parts_dir(results: &Path) -> PathBuf {
+    results.join(".parts")
+}
+
+pub fn part_path(results: &Path, hash: &str) -> PathBuf {
+    parts_dir(results).join(format!("{hash}.part"))
+}
+
+/// Serialise a complete cell.
+pub fn encode(version: &str, hash: &str, r: &CellResult) -> String {
+    let mut out = format!(
+        "{MAGIC} {FORMAT} {version} {hash} {} {} {}\n",
+        r.trials.len(),
+        r.cell.depth,
+        num(r.seconds)
+    );
+    let mut n = 0;
+    for (t, tr) in r.trials.iter().enumerate() {
+        for s in &tr.layers {
+            let f = [
+                s.preact_mean,
+                s.preact_var,
+                s.act_mean,
+                s.act_sq_mean,
+                s.grad_var,
+                s.weight_grad_var,
+            ];
+            let f: Vec<String> = f.iter().map(|&x| num(x)).collect();
+            out.push_str(&format!(
+                "L,{t},{},{},{},{},{}\n",
+                s.layer,
+                s.fan_in,
+                s.fan_out,
+                f.join(","),
+                s.nonfinite
+            ));
+            n += 1;
+        }
+    }
+    for h in &r.hist {
+        out.push_str(&format!(
+            "H,{},{},{},{},{}\n",
+            h.layer,
+            h.quantity,
+            num(h.bin_lo),
+            num(h.bin_hi),
+            h.count
+        ));
+        n += 1;
+    }
+    out.push_str(&format!("end {n}\n"));
+    out
+}
+
+/// What a part file's header says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartHeader {
+    pub version: String,
+    pub hash: String,
+}
+
+/// Read just the header (version, hash) of a part file.
+pub fn header(text: &str) -> Option<PartHeader> {
+    let first = text.lines().next()?;
+    let w: Vec<&str> = first.split(' ').collect();
+    (w.len() == 7 && w[0] == MAGIC && w[1] == FORMAT).then(|| PartHeader {
+        version: w[2].to_string(),
+        hash: w[3].to_string(),
+    })
+}
+
+/// Parse a part file back into the cell's result; `path` names it in errors (exit 2).
+pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult> {
+    let shown = path.display();
+    let err = |line: usize, msg: &str| {
+        bad(format!("{shown}: line {line}: {msg} (the part file is damaged; delete it to recompute the cell)"))
+    };
+    let mut lines = text.lines().enumerate();
+    let (_, first) = lines.next().ok_or_else(|| err(1, "empty file"))?;
+    let w: Vec<&str> = first.split(' ').collect();
+    if w.len() != 7 || w[0] != MAGIC || w[1] != FORMAT {
+        return Err(err(1, "not an initlab part file"));
+    }
+    let trials: usize = w[4].parse().map_err(|_| err(1, "bad trial count"))?;
+    let depth: usize = w[5].parse().map_err(|_| err(1, "bad depth"))?;
+    let seconds: f64 = w[6].parse().map_err(|_| err(1, "bad seconds"))?;
+    if depth != cell.depth {
+        return Err(err(
+            1,
+            &format!(
+                "depth {depth} does not match the cell's depth {}",
+                cell.depth
+            ),
+        ));
+    }
+    let mut layers: Vec<Vec<LayerStats>> = vec![Vec::with_capacity(depth); trials];
+    let mut hist = Vec::new();
+    let mut records = 0usize;
+    let mut ended = false;
+    for (i, line) in lines {
+        let ln = i + 1;
+        if ended {
+            return Err(err(ln, "data after the end marker"));
+        }
+        if let Some(n) = line.strip_prefix("end ") {
+            let n: usize = n.parse().map_err(|_| err(ln, "bad end marker"))?;
+            if n != records {
+                return Err(err(
+                    ln,
+                    &format!("end marker says {n} records, found {records}"),
+                ));
+            }
+            ended = true;
+            continue;
+        }
+        let f: Vec<&str> = line.split(',').collect();
+        let p = |k: usize| -> anyhow::Result<f64> {
+            f.get(k)
+                .and_then(|s| s.parse::<f64>().ok())
+                .ok_or_else(|| err(ln, &format!("field {} is not a number", k + 1)))
+        };
+        let u = |k: usize| -> anyhow::Result<usize> {
+            f.get(k)
+                .and_then(|s| s.parse::<usize>().ok())
+                .ok_or_else(|| err(ln, &format!("field {} is not an integer", k + 1)))
+        };
+        match f.first() {
+            Some(&"L") if f.len() == 12 => {
+                let t = u(1)?;
+                let s = LayerStats {
+                    layer: u(2)?,
+                    fan_in: u(3)?,
+                    fan_out: u(4)?,
+                    preact_mean: p(5)?,
+                    preact_var: p(6)?,
+                    act_mean: p(7)?,
+                    act_sq_mean: p(8)?,
+                    grad_var: p(9)?,
+                    weight_grad_var: p(10)?,
+                    nonfinite: u(11)? as u64,
+                };
+                let slot = layers
+                    .get_mut(t)
+                    .ok_or_else(|| err(ln, "trial index out of range"))?;
+                if s.layer != slot.len() + 1 {
+                    return Err(err(ln, "layers out of order"));
+                }
+                slot.push(s);
+            }
+            Some(&"H") if f.len() == 6 => {
+                let quantity = match f[2] {
+                    "act" => "act",
+                    "grad" => "grad",
+                    _ => return Err(err(ln, "quantity must be act or grad")),
+                };
+                hist.push(HistRow {
+                    layer: u(1)?,
+                    quantity,
+                    bin_lo: p(3)?,
+                    bin_hi: p(4)?,
+                    count: u(5)? as u64,
+                });
+            }
+            _ => return Err(err(ln, "unrecognised record")),
+        }
+        records += 1;
+    }
+    if !ended {
+        return Err(err(text.lines().count(), "truncated: no end marker"));
+    }
+    if layers.iter().any(|l| l.len() != depth) {
+        return Err(err(1, "a trial is missing layers"));
+    }
+    Ok(CellResult {
+        cell: cell.clone(),
+        trials: layers
+            .into_iter()
+            .map(|l| TrialResult {
+                layers: l,
+                captures: Vec::new(),
+            })
+            .collect(),
+        hist,
+        seconds,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Experiment;
+    use crate::sweep::run_sweep;
+
+    #[test]
+    fn round_trip_is_exact_and_damage_is_detected() {
+        let text = "trials = 2\nbatch = 4\n[network]\ndepth = 3\nwidth = 5\nactivation = \"relu\"\n[[init]]\nweight = { scheme = \"normal\", std = 5.0 }\n[histograms]\nlayers = [1, 3]\nbins = 4\n";
+        let exp = Experiment::parse(text, "t.toml", "t").unwrap();
+        let cells = exp.cells();
+        let r = run_sweep(&exp, &cells, false).remove(0);
+        let enc = encode("0.1.0", "abc", &r);
+        let back = decode(&enc, &cells[0], Path::new("p")).unwrap();
+        assert_eq!(back.trials, r.trials);
+        assert_eq!(back.hist, r.hist);
+        assert_eq!(back.seconds, r.seconds);
+        assert_eq!(header(&enc).unwrap().hash, "abc");
+        // Truncation anywhere is detected.
+        for cut in [enc.len() - 3, enc.len() / 2, 10] {
+            let e = decode(&enc[..cut], &cells[0], Path::new("p.part"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("p.part: line"), "{e}");
+        }
+    }
+}
