@@ -4,10 +4,6 @@
 fn main() {
     if let Err(err) = initlab::cli::run() {
         eprintln!("error: {err:#}");
-        std::process::exit(if initlab::error::is_bad_input(&err) {
-            2
-        } else {
-            1
-        });
+        std::process::exit(initlab::error::exit_code(&err));
     }
 }

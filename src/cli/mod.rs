@@ -1,5 +1,6 @@
 //! Command-line interface (DESIGN contract): one file per subcommand.
 
+mod merge;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Run experiment files: simulate every cell × trial and write results/<name>/.
     Run(run::RunArgs),
+    /// Merge the folders of a sharded run into one, byte-identical to an unsharded run.
+    Merge(merge::MergeArgs),
 }
 
 /// Parse the command line and run the subcommand. Usage errors exit 2 via clap.
@@ -30,5 +33,6 @@ pub fn run() -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Merge(args) => merge::run(args),
     }
 }

@@ -2,7 +2,7 @@
 //! [--no-plot] [--quiet]`.
 
 use crate::config::Experiment;
-use crate::error::{bad, Interrupted};
+use crate::error::Interrupted;
 use crate::output::run_dir::{check_owner, RunDir};
 use crate::shard::{select, Shard};
 use crate::sweep::{check_memory, gib, run_cells};

@@ -95,6 +95,17 @@ impl<'a> RunDir<'a> {
     ) -> anyhow::Result<(RunDir<'a>, Vec<Option<CellResult>>)> {
         let parts = store::parts_dir(path);
         std::fs::create_dir_all(&parts).with_context(|| format!("creating {}", parts.display()))?;
+        // Temporaries of a killed writer were never renamed into place: sweep them away.
+        for d in [path, parts.as_path()] {
+            for entry in std::fs::read_dir(d)? {
+                let p = entry?.path();
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if name.starts_with('.') && name.contains(".tmp-") {
+                    std::fs::remove_file(&p)
+                        .with_context(|| format!("removing {}", p.display()))?;
+                }
+            }
+        }
         if !resume {
             for entry in std::fs::read_dir(&parts)? {
                 std::fs::remove_file(entry?.path())?;
@@ -160,6 +171,15 @@ impl<'a> RunDir<'a> {
         let mut m = self.manifest.lock().expect("no poisoned lock");
         m.add(ManifestCell::of(self.exp, r));
         write_atomic(&self.path.join("manifest.json"), &m.to_json()?)
+    }
+
+    /// Record a cell whose part file is already in place (merge).
+    pub fn record(&self, r: &CellResult) -> anyhow::Result<()> {
+        self.manifest
+            .lock()
+            .expect("no poisoned lock")
+            .add(ManifestCell::of(self.exp, r));
+        Ok(())
     }
 
     /// Mark the run interrupted.
