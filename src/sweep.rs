@@ -83,6 +83,9 @@ pub fn run_sweep(exp: &Experiment, cells: &[Cell], progress: bool) -> Vec<CellRe
         .collect()
 }
 
+/// A finished trial and its compute seconds.
+type Finished = (TrialResult, f64);
+
 /// Called with each cell as soon as all its trials are done (from a worker thread).
 pub type OnCell<'a> = dyn Fn(&CellResult) -> anyhow::Result<()> + Sync + 'a;
 
@@ -128,7 +131,7 @@ pub fn run_cells(
         .unwrap_or_default();
     let bins = exp.histograms.as_ref().map(|h| h.bins);
     // Per cell: the finished trials, and how many are still missing.
-    let pending: Vec<Mutex<Vec<Option<(TrialResult, f64)>>>> = cells
+    let pending: Vec<Mutex<Vec<Option<Finished>>>> = cells
         .iter()
         .map(|_| Mutex::new((0..exp.trials).map(|_| None).collect()))
         .collect();

@@ -37,7 +37,7 @@ struct ShardDir {
     toml: String,
 }
 
-fn read_shard(path: &PathBuf) -> anyhow::Result<ShardDir> {
+fn read_shard(path: &std::path::Path) -> anyhow::Result<ShardDir> {
     if !path.is_dir() {
         return Err(bad(format!("{}: not a folder", path.display())));
     }

@@ -127,11 +127,7 @@ impl<'a> RunDir<'a> {
                     .with_context(|| format!("reading {}", p.display()))?;
                 match store::header(&text) {
                     Some(h) if h.version == VERSION && h.hash == hash => {
-                        match store::decode(&text, cell, &p) {
-                            Ok(r) => Some(r),
-                            // A damaged part is recomputed, never trusted.
-                            Err(_) => None,
-                        }
+                        store::decode(&text, cell, &p).ok(), // a damaged part is recomputed, never trusted
                     }
                     _ => None,
                 }
