@@ -126,8 +126,9 @@ impl<'a> RunDir<'a> {
                 let text = std::fs::read_to_string(&p)
                     .with_context(|| format!("reading {}", p.display()))?;
                 match store::header(&text) {
+                    // A damaged part is recomputed, never trusted.
                     Some(h) if h.version == VERSION && h.hash == hash => {
-                        store::decode(&text, cell, &p).ok(), // a damaged part is recomputed, never trusted
+                        store::decode(&text, cell, &p).ok()
                     }
                     _ => None,
                 }
