@@ -51,7 +51,7 @@ fn read_shard(path: &std::path::Path) -> anyhow::Result<ShardDir> {
     let toml = std::fs::read_to_string(&tp)
         .map_err(|e| bad(format!("{}: cannot read: {e}", tp.display())))?;
     Ok(ShardDir {
-        path: path.clone(),
+        path: path.to_path_buf(),
         manifest,
         toml,
     })
@@ -62,7 +62,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
     let shards: Vec<ShardDir> = args
         .shards
         .iter()
-        .map(read_shard)
+        .map(|p| read_shard(p))
         .collect::<anyhow::Result<_>>()?;
     let first = &shards[0];
     for s in &shards[1..] {
