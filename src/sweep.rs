@@ -14,16 +14,17 @@ use std::time::Instant;
 
 /// Bytes one job of `cell` holds at its peak (pre-activations, cached weights, work buffers).
 pub fn job_bytes(exp: &Experiment, cell: &Cell) -> u64 {
-    let b = exp.dtype.bytes() as u64;
-    let (depth, width, batch) = (cell.depth as u64, cell.width as u64, exp.batch as u64);
+    // u128: depth × batch × width may each be up to 2³¹.
+    let b = exp.dtype.bytes() as u128;
+    let (depth, width, batch) = (cell.depth as u128, cell.width as u128, exp.batch as u128);
     let acts = depth * batch * width * b;
-    let weights = (depth * width * width * b).min(WEIGHT_CACHE_BYTES as u64);
+    let weights = (depth * width * width * b).min(WEIGHT_CACHE_BYTES as u128);
     let buffers = 8 * batch * width * b + 3 * width * width * b;
     let captures = exp.histograms.as_ref().map_or(0, |h| {
-        let layers = h.layers.iter().filter(|&&l| l <= cell.depth).count() as u64;
+        let layers = h.layers.iter().filter(|&&l| l <= cell.depth).count() as u128;
         layers * 2 * batch * width * 8
     });
-    acts + weights + buffers + captures
+    u64::try_from(acts + weights + buffers + captures).unwrap_or(u64::MAX)
 }
 
 /// Memory the machine can give us now (MemAvailable), if known.
@@ -38,8 +39,8 @@ pub fn available_bytes() -> Option<u64> {
 pub fn estimate_bytes(exp: &Experiment, threads: usize) -> u64 {
     let mut jobs: Vec<u64> = exp.cells().iter().map(|c| job_bytes(exp, c)).collect();
     jobs.sort_unstable_by(|a, b| b.cmp(a));
-    let in_flight: u64 = jobs.iter().take(threads.max(1)).sum();
-    in_flight + 64 * (1 << 20)
+    let in_flight = jobs.iter().take(threads.max(1)).fold(0u64, |a, &b| a.saturating_add(b));
+    in_flight.saturating_add(64 << 20)
 }
 
 pub fn gib(bytes: u64) -> String {
