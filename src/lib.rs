@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod gemm;
 pub mod init;
 pub mod network;
 pub mod output;
