@@ -1,6 +1,8 @@
 //! Command-line interface (DESIGN contract): one file per subcommand.
 
+mod list;
 mod run;
+mod weights;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +22,10 @@ pub struct Cli {
 pub enum Command {
     /// Run experiment files: simulate every cell × trial and write results/<name>/.
     Run(run::RunArgs),
+    /// Sample one weight (or bias) tensor and print fans, gain, std, bound and sample moments.
+    Weights(weights::WeightsArgs),
+    /// List every init scheme, preset, nonlinearity and activation with its variance formula.
+    List(list::ListArgs),
 }
 
 /// Parse the command line and run the subcommand. Usage errors exit 2 via clap.
@@ -30,5 +36,7 @@ pub fn run() -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Weights(args) => weights::run(args),
+        Command::List(args) => list::run(args),
     }
 }

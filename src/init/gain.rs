@@ -49,19 +49,36 @@ mod tests {
     /// PyTorch's values (test_nn.py TestNNInit.test_calculate_gain_*).
     #[test]
     fn gains_match_pytorch() {
-        for n in ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid"] {
+        for n in [
+            "linear",
+            "conv1d",
+            "conv2d",
+            "conv3d",
+            "conv_transpose1d",
+            "conv_transpose2d",
+            "conv_transpose3d",
+            "sigmoid",
+        ] {
             assert_eq!(calculate_gain(n, None).unwrap(), 1.0);
         }
         assert_eq!(calculate_gain("tanh", None).unwrap(), 5.0 / 3.0);
         assert_eq!(calculate_gain("relu", None).unwrap(), 2f64.sqrt());
         assert_eq!(calculate_gain("selu", None).unwrap(), 0.75);
         for s in [0.01, 0.0, 100.0, -0.01] {
-            assert_eq!(calculate_gain("leaky_relu", Some(s)).unwrap(), (2.0 / (1.0 + s * s)).sqrt());
+            assert_eq!(
+                calculate_gain("leaky_relu", Some(s)).unwrap(),
+                (2.0 / (1.0 + s * s)).sqrt()
+            );
         }
-        assert_eq!(calculate_gain("leaky_relu", None).unwrap(), (2.0 / 1.0001f64).sqrt());
+        assert_eq!(
+            calculate_gain("leaky_relu", None).unwrap(),
+            (2.0 / 1.0001f64).sqrt()
+        );
         // kaiming_uniform with a = √5 (PyTorch's nn.Linear default): gain √(2/6) = √(1/3).
         let g = calculate_gain("leaky_relu", Some(5f64.sqrt())).unwrap();
         assert!((g - (1.0f64 / 3.0).sqrt()).abs() < 1e-15);
-        assert!(calculate_gain("swish", None).unwrap_err().contains("valid: linear"));
+        assert!(calculate_gain("swish", None)
+            .unwrap_err()
+            .contains("valid: linear"));
     }
 }

@@ -67,13 +67,20 @@ impl BiasInit {
             BiasInit::Scheme(s) => s.moments(&[weight_shape[0]]),
             BiasInit::FanInUniform => {
                 let b = Self::fan_in_bound(weight_shape);
-                Ok(Moments { mean: 0.0, var: b * b / 3.0 })
+                Ok(Moments {
+                    mean: 0.0,
+                    var: b * b / 3.0,
+                })
             }
         }
     }
 
     /// Draw the bias vector for a layer whose weight has `weight_shape`.
-    pub fn sample<R: Rng + ?Sized>(&self, weight_shape: &[usize], rng: &mut R) -> Result<Vec<f64>, String> {
+    pub fn sample<R: Rng + ?Sized>(
+        &self,
+        weight_shape: &[usize],
+        rng: &mut R,
+    ) -> Result<Vec<f64>, String> {
         let out = weight_shape.first().copied().unwrap_or(0);
         match self {
             BiasInit::Scheme(s) => s.sample(&[out], rng),
@@ -105,11 +112,12 @@ pub struct Init {
 impl Init {
     /// A preset by name.
     pub fn preset(name: &str, at: &str) -> anyhow::Result<Init> {
-        let vs = |scale: f64, mode: FanMode, distribution: VsDistribution| Scheme::VarianceScaling {
-            scale,
-            mode,
-            distribution,
-        };
+        let vs =
+            |scale: f64, mode: FanMode, distribution: VsDistribution| Scheme::VarianceScaling {
+                scale,
+                mode,
+                distribution,
+            };
         let zeros = BiasInit::Scheme(Scheme::Zeros);
         let (preset, weight, bias) = match name {
             "pytorch_default" => (
@@ -121,13 +129,42 @@ impl Init {
                 },
                 BiasInit::FanInUniform,
             ),
-            "glorot_uniform" => ("glorot_uniform", vs(1.0, FanMode::FanAvg, VsDistribution::Uniform), zeros),
-            "glorot_normal" => ("glorot_normal", vs(1.0, FanMode::FanAvg, VsDistribution::TruncatedNormal), zeros),
-            "he_normal" => ("he_normal", vs(2.0, FanMode::FanIn, VsDistribution::TruncatedNormal), zeros),
-            "he_uniform" => ("he_uniform", vs(2.0, FanMode::FanIn, VsDistribution::Uniform), zeros),
-            "lecun_normal" => ("lecun_normal", vs(1.0, FanMode::FanIn, VsDistribution::TruncatedNormal), zeros),
-            "lecun_uniform" => ("lecun_uniform", vs(1.0, FanMode::FanIn, VsDistribution::Uniform), zeros),
-            other => return Err(bad(format!("{at}: {}", unknown_name("preset", other, PRESETS)))),
+            "glorot_uniform" => (
+                "glorot_uniform",
+                vs(1.0, FanMode::FanAvg, VsDistribution::Uniform),
+                zeros,
+            ),
+            "glorot_normal" => (
+                "glorot_normal",
+                vs(1.0, FanMode::FanAvg, VsDistribution::TruncatedNormal),
+                zeros,
+            ),
+            "he_normal" => (
+                "he_normal",
+                vs(2.0, FanMode::FanIn, VsDistribution::TruncatedNormal),
+                zeros,
+            ),
+            "he_uniform" => (
+                "he_uniform",
+                vs(2.0, FanMode::FanIn, VsDistribution::Uniform),
+                zeros,
+            ),
+            "lecun_normal" => (
+                "lecun_normal",
+                vs(1.0, FanMode::FanIn, VsDistribution::TruncatedNormal),
+                zeros,
+            ),
+            "lecun_uniform" => (
+                "lecun_uniform",
+                vs(1.0, FanMode::FanIn, VsDistribution::Uniform),
+                zeros,
+            ),
+            other => {
+                return Err(bad(format!(
+                    "{at}: {}",
+                    unknown_name("preset", other, PRESETS)
+                )))
+            }
         };
         Ok(Init {
             weight,
@@ -172,14 +209,19 @@ impl Init {
             }
             if !SCHEMES.contains(&t) {
                 let all: Vec<&str> = SCHEMES.iter().chain(PRESETS).copied().collect();
-                return Err(bad(format!("{at}: {}", unknown_name("init scheme or preset", t, &all))));
+                return Err(bad(format!(
+                    "{at}: {}",
+                    unknown_name("init scheme or preset", t, &all)
+                )));
             }
         }
         let mut table = parse_inline(t, "scheme", at)?;
         if let Some(preset) = table.remove("preset") {
             let name = expect_str(&preset, at, "preset", PRESETS)?;
             if let Some(k) = table.keys().next() {
-                return Err(bad(format!("{at}: unknown key '{k}' beside 'preset'; a preset takes no parameters")));
+                return Err(bad(format!(
+                    "{at}: unknown key '{k}' beside 'preset'; a preset takes no parameters"
+                )));
             }
             return Init::preset(&name, at);
         }
@@ -193,13 +235,20 @@ impl Init {
         let weight = entry.remove("weight");
         let bias = entry.remove("bias");
         if let Some(k) = entry.keys().next() {
-            return Err(bad(format!("{at}: unknown key '{k}'; valid keys: label, preset, weight, bias")));
+            return Err(bad(format!(
+                "{at}: unknown key '{k}'; valid keys: label, preset, weight, bias"
+            )));
         }
         let mut init = match (preset, weight) {
             (Some(_), Some(_)) => {
-                return Err(bad(format!("{at}: give either 'preset' or 'weight', not both")));
+                return Err(bad(format!(
+                    "{at}: give either 'preset' or 'weight', not both"
+                )));
             }
-            (Some(p), None) => Init::preset(&expect_str(&p, &format!("{at}.preset"), "preset", PRESETS)?, &format!("{at}.preset"))?,
+            (Some(p), None) => Init::preset(
+                &expect_str(&p, &format!("{at}.preset"), "preset", PRESETS)?,
+                &format!("{at}.preset"),
+            )?,
             (None, Some(w)) => Init::from_scheme(scheme_from_value(&w, &format!("{at}.weight"))?),
             (None, None) => {
                 return Err(bad(format!(
@@ -211,9 +260,12 @@ impl Init {
         if let Some(b) = bias {
             let at_b = format!("{at}.bias");
             let scheme = scheme_from_value(&b, &at_b)?;
-            scheme
-                .check_shape(&[1])
-                .map_err(|e| bad(format!("{at_b}: {} cannot initialize a 1-D bias: {e}", scheme.name())))?;
+            scheme.check_shape(&[1]).map_err(|e| {
+                bad(format!(
+                    "{at_b}: {} cannot initialize a 1-D bias: {e}",
+                    scheme.name()
+                ))
+            })?;
             init.bias = BiasInit::Scheme(scheme);
         }
         Ok(init)
@@ -258,7 +310,10 @@ fn scheme_from_table(mut t: Table, at: &str) -> anyhow::Result<Scheme> {
     let name = match t.remove("scheme") {
         Some(v) => expect_str(&v, at, "scheme", SCHEMES)?,
         None => {
-            return Err(bad(format!("{at}: missing key 'scheme'; valid schemes: {}", SCHEMES.join(", "))));
+            return Err(bad(format!(
+                "{at}: missing key 'scheme'; valid schemes: {}",
+                SCHEMES.join(", ")
+            )));
         }
     };
     if !SCHEMES.contains(&name.as_str()) {
@@ -267,7 +322,10 @@ fn scheme_from_table(mut t: Table, at: &str) -> anyhow::Result<Scheme> {
                 "{at}: '{name}' is a preset, not a scheme: write preset = \"{name}\""
             )));
         }
-        return Err(bad(format!("{at}: {}", unknown_name("scheme", &name, SCHEMES))));
+        return Err(bad(format!(
+            "{at}: {}",
+            unknown_name("scheme", &name, SCHEMES)
+        )));
     }
     Scheme::from_params(&name, Params::new(t, at, format!("scheme '{name}'")))
 }
@@ -293,24 +351,44 @@ mod tests {
     fn spec_forms() {
         let a = Init::parse_spec("kaiming_normal", "cli").unwrap();
         assert_eq!(a.canonical(), "kaiming_normal");
-        let b = Init::parse_spec("scheme = \"kaiming_normal\", nonlinearity = \"relu\"", "cli").unwrap();
+        let b = Init::parse_spec(
+            "scheme = \"kaiming_normal\", nonlinearity = \"relu\"",
+            "cli",
+        )
+        .unwrap();
         assert_eq!(b.canonical(), "kaiming_normal(nonlinearity=relu)");
         // Default kaiming gain is √2 (leaky_relu with a = 0) — same numbers as nonlinearity = relu.
         let shape = [64, 64];
         assert_eq!(a.weight.std(&shape), b.weight.std(&shape));
-        let e = Init::parse_spec("kaiming_norml", "cli").unwrap_err().to_string();
-        assert!(e.contains("did you mean 'kaiming_normal'"), "{e}");
-        let e = Init::parse_spec("scheme = \"kaiming_normal\", mode = \"fan_avg\"", "cli").unwrap_err().to_string();
-        assert!(e.contains("valid: fan_in, fan_out"), "{e}");
-        let e = Init::parse_spec("scheme = \"uniform\", a = 2, b = 1", "cli").unwrap_err().to_string();
-        assert!(e.contains("a <= b"), "{e}");
-        let e = Init::parse_spec("scheme = \"normal\", std = -1", "cli").unwrap_err().to_string();
-        assert!(e.contains("std >= 0"), "{e}");
-        let e = Init::parse_spec("scheme = \"normal\", sdt = 1", "cli").unwrap_err().to_string();
-        assert!(e.contains("unknown key 'sdt'") && e.contains("valid keys: mean, std"), "{e}");
-        let e = Init::parse_spec("scheme = \"kaiming_normal\", nonlinearity = \"swish\"", "cli")
+        let e = Init::parse_spec("kaiming_norml", "cli")
             .unwrap_err()
             .to_string();
+        assert!(e.contains("did you mean 'kaiming_normal'"), "{e}");
+        let e = Init::parse_spec("scheme = \"kaiming_normal\", mode = \"fan_avg\"", "cli")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("valid: fan_in, fan_out"), "{e}");
+        let e = Init::parse_spec("scheme = \"uniform\", a = 2, b = 1", "cli")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a <= b"), "{e}");
+        let e = Init::parse_spec("scheme = \"normal\", std = -1", "cli")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("std >= 0"), "{e}");
+        let e = Init::parse_spec("scheme = \"normal\", sdt = 1", "cli")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown key 'sdt'") && e.contains("valid keys: mean, std"),
+            "{e}"
+        );
+        let e = Init::parse_spec(
+            "scheme = \"kaiming_normal\", nonlinearity = \"swish\"",
+            "cli",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("valid: linear"), "{e}");
     }
 
@@ -345,9 +423,17 @@ mod tests {
             let want = init.weight.moments(&shape).unwrap();
             let se_mean = (want.var / n).sqrt();
             let se_var = ((m4 - var * var) / n).sqrt();
-            assert!((mean - want.mean).abs() < 5.0 * se_mean + 1e-300, "{spec}: mean {mean} vs {}", want.mean);
+            assert!(
+                (mean - want.mean).abs() < 5.0 * se_mean + 1e-300,
+                "{spec}: mean {mean} vs {}",
+                want.mean
+            );
             // Orthogonal rows are exactly unit norm: the variance is fixed, tighter than i.i.d.
-            assert!((var - want.var).abs() < 5.0 * se_var, "{spec}: var {var} vs {} (se {se_var})", want.var);
+            assert!(
+                (var - want.var).abs() < 5.0 * se_var,
+                "{spec}: var {var} vs {} (se {se_var})",
+                want.var
+            );
         }
     }
 }

@@ -57,7 +57,9 @@ pub fn orthogonalize(a: &mut [f64], rows: usize, cols: usize, gain: f64) {
             dst.iter_mut().zip(src).for_each(|(d, s)| *d = gain * s);
         }
     } else {
-        let mut vecs: Vec<Vec<f64>> = (0..cols).map(|j| (0..rows).map(|i| a[i * cols + j]).collect()).collect();
+        let mut vecs: Vec<Vec<f64>> = (0..cols)
+            .map(|j| (0..rows).map(|i| a[i * cols + j]).collect())
+            .collect();
         gram_schmidt(&mut vecs);
         for (j, v) in vecs.iter().enumerate() {
             for i in 0..rows {
@@ -75,10 +77,16 @@ mod tests {
 
     fn check(rows: usize, cols: usize, gain: f64) {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(rows as u64 * 1000 + cols as u64);
-        let mut a: Vec<f64> = (0..rows * cols).map(|_| StandardNormal.sample(&mut rng)).collect();
+        let mut a: Vec<f64> = (0..rows * cols)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect();
         orthogonalize(&mut a, rows, cols, gain);
         // W Wᵀ = gain² I when rows ≤ cols, Wᵀ W = gain² I otherwise.
-        let (n, m, row_major) = if rows <= cols { (rows, cols, true) } else { (cols, rows, false) };
+        let (n, m, row_major) = if rows <= cols {
+            (rows, cols, true)
+        } else {
+            (cols, rows, false)
+        };
         for i in 0..n {
             for j in 0..n {
                 let s: f64 = (0..m)

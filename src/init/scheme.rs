@@ -32,7 +32,8 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 /// Std of N(0, 1) truncated to [−2, 2]; Keras divides by it so the truncated variance is exact.
-pub const KERAS_TRUNC_STD: f64 = 0.879_625_661_034_239_78;
+/// Keras writes the literal `0.87962566103423978`, which rounds to this f64.
+pub const KERAS_TRUNC_STD: f64 = 0.879_625_661_034_239_8;
 
 /// Every scheme name.
 pub const SCHEMES: &[&str] = &[
@@ -107,21 +108,57 @@ impl VsDistribution {
 /// A weight (or bias) initialization scheme with its parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scheme {
-    Uniform { a: f64, b: f64 },
-    Normal { mean: f64, std: f64 },
-    TruncNormal { mean: f64, std: f64, a: f64, b: f64 },
-    Constant { val: f64 },
+    Uniform {
+        a: f64,
+        b: f64,
+    },
+    Normal {
+        mean: f64,
+        std: f64,
+    },
+    TruncNormal {
+        mean: f64,
+        std: f64,
+        a: f64,
+        b: f64,
+    },
+    Constant {
+        val: f64,
+    },
     Ones,
     Zeros,
     Eye,
-    Dirac { groups: usize },
-    XavierUniform { gain: f64 },
-    XavierNormal { gain: f64 },
-    KaimingUniform { a: f64, mode: FanMode, nonlinearity: &'static str },
-    KaimingNormal { a: f64, mode: FanMode, nonlinearity: &'static str },
-    Orthogonal { gain: f64 },
-    Sparse { sparsity: f64, std: f64 },
-    VarianceScaling { scale: f64, mode: FanMode, distribution: VsDistribution },
+    Dirac {
+        groups: usize,
+    },
+    XavierUniform {
+        gain: f64,
+    },
+    XavierNormal {
+        gain: f64,
+    },
+    KaimingUniform {
+        a: f64,
+        mode: FanMode,
+        nonlinearity: &'static str,
+    },
+    KaimingNormal {
+        a: f64,
+        mode: FanMode,
+        nonlinearity: &'static str,
+    },
+    Orthogonal {
+        gain: f64,
+    },
+    Sparse {
+        sparsity: f64,
+        std: f64,
+    },
+    VarianceScaling {
+        scale: f64,
+        mode: FanMode,
+        distribution: VsDistribution,
+    },
 }
 
 /// Scalar summary of what a scheme gives a tensor of a given shape.
@@ -143,7 +180,9 @@ impl Scheme {
             "uniform" => {
                 let (a, b) = (p.f64_or("a", 0.0)?, p.f64_or("b", 1.0)?);
                 if a > b {
-                    return Err(bad(format!("{at}: uniform needs a <= b, found a = {a}, b = {b}")));
+                    return Err(bad(format!(
+                        "{at}: uniform needs a <= b, found a = {a}, b = {b}"
+                    )));
                 }
                 Scheme::Uniform { a, b }
             }
@@ -155,13 +194,23 @@ impl Scheme {
             "trunc_normal" => {
                 let (mean, std) = (p.f64_or("mean", 0.0)?, p.f64_or("std", 1.0)?);
                 let (a, b) = (p.f64_or("a", -2.0)?, p.f64_or("b", 2.0)?);
-                check_std(&at, "trunc_normal", std)?;
-                if a >= b {
-                    return Err(bad(format!("{at}: trunc_normal needs a < b, found a = {a}, b = {b}")));
+                // PyTorch computes (a − mean)/std in Python floats: std = 0 raises
+                // ZeroDivisionError, so only std > 0 is valid here.
+                if std <= 0.0 {
+                    return Err(bad(format!(
+                        "{at}: trunc_normal needs std > 0 (PyTorch divides by it), found std = {std}"
+                    )));
+                }
+                if a > b {
+                    return Err(bad(format!(
+                        "{at}: trunc_normal needs a <= b, found a = {a}, b = {b}"
+                    )));
                 }
                 Scheme::TruncNormal { mean, std, a, b }
             }
-            "constant" => Scheme::Constant { val: p.f64_req("val")? },
+            "constant" => Scheme::Constant {
+                val: p.f64_req("val")?,
+            },
             "ones" => Scheme::Ones,
             "zeros" => Scheme::Zeros,
             "eye" => Scheme::Eye,
@@ -176,12 +225,21 @@ impl Scheme {
             },
             "kaiming_uniform" | "kaiming_normal" => {
                 let a = p.f64_or("a", 0.0)?;
-                let mode = FanMode::from_name(p.choice_or("mode", "fan_in", &["fan_in", "fan_out"])?);
+                let mode =
+                    FanMode::from_name(p.choice_or("mode", "fan_in", &["fan_in", "fan_out"])?);
                 let nonlinearity = p.choice_or("nonlinearity", "leaky_relu", NONLINEARITIES)?;
                 if name == "kaiming_uniform" {
-                    Scheme::KaimingUniform { a, mode, nonlinearity }
+                    Scheme::KaimingUniform {
+                        a,
+                        mode,
+                        nonlinearity,
+                    }
                 } else {
-                    Scheme::KaimingNormal { a, mode, nonlinearity }
+                    Scheme::KaimingNormal {
+                        a,
+                        mode,
+                        nonlinearity,
+                    }
                 }
             }
             "orthogonal" => Scheme::Orthogonal {
@@ -191,7 +249,9 @@ impl Scheme {
                 let sparsity = p.f64_req("sparsity")?;
                 let std = p.f64_or("std", 0.01)?;
                 if !(0.0..=1.0).contains(&sparsity) {
-                    return Err(bad(format!("{at}: sparse needs 0 <= sparsity <= 1, found {sparsity}")));
+                    return Err(bad(format!(
+                        "{at}: sparse needs 0 <= sparsity <= 1, found {sparsity}"
+                    )));
                 }
                 check_std(&at, "sparse", std)?;
                 Scheme::Sparse { sparsity, std }
@@ -199,21 +259,42 @@ impl Scheme {
             "variance_scaling" => {
                 let scale = p.f64_or("scale", 1.0)?;
                 if scale <= 0.0 {
-                    return Err(bad(format!("{at}: variance_scaling needs scale > 0, found {scale}")));
+                    return Err(bad(format!(
+                        "{at}: variance_scaling needs scale > 0, found {scale}"
+                    )));
                 }
-                let mode = FanMode::from_name(p.choice_or("mode", "fan_in", &["fan_in", "fan_out", "fan_avg"])?);
+                let mode = FanMode::from_name(p.choice_or(
+                    "mode",
+                    "fan_in",
+                    &["fan_in", "fan_out", "fan_avg"],
+                )?);
+                // Keras maps distribution = "normal" to "truncated_normal".
                 let distribution = match p.choice_or(
                     "distribution",
                     "truncated_normal",
-                    &["truncated_normal", "untruncated_normal", "uniform"],
+                    &[
+                        "truncated_normal",
+                        "untruncated_normal",
+                        "uniform",
+                        "normal",
+                    ],
                 )? {
                     "untruncated_normal" => VsDistribution::UntruncatedNormal,
                     "uniform" => VsDistribution::Uniform,
                     _ => VsDistribution::TruncatedNormal,
                 };
-                Scheme::VarianceScaling { scale, mode, distribution }
+                Scheme::VarianceScaling {
+                    scale,
+                    mode,
+                    distribution,
+                }
             }
-            other => return Err(bad(format!("{at}: {}", unknown_name("scheme", other, SCHEMES)))),
+            other => {
+                return Err(bad(format!(
+                    "{at}: {}",
+                    unknown_name("scheme", other, SCHEMES)
+                )))
+            }
         };
         p.finish()?;
         Ok(s)
@@ -270,10 +351,19 @@ impl Scheme {
                     ps.push(("groups", Value::Integer(groups as i64)));
                 }
             }
-            Scheme::XavierUniform { gain } | Scheme::XavierNormal { gain } | Scheme::Orthogonal { gain } => {
-                put(&mut ps, "gain", gain, 1.0)
+            Scheme::XavierUniform { gain }
+            | Scheme::XavierNormal { gain }
+            | Scheme::Orthogonal { gain } => put(&mut ps, "gain", gain, 1.0),
+            Scheme::KaimingUniform {
+                a,
+                mode,
+                nonlinearity,
             }
-            Scheme::KaimingUniform { a, mode, nonlinearity } | Scheme::KaimingNormal { a, mode, nonlinearity } => {
+            | Scheme::KaimingNormal {
+                a,
+                mode,
+                nonlinearity,
+            } => {
                 put(&mut ps, "a", a, 0.0);
                 if mode != FanMode::FanIn {
                     ps.push(("mode", Value::String(mode.name().into())));
@@ -286,7 +376,11 @@ impl Scheme {
                 ps.push(("sparsity", Value::Float(sparsity)));
                 put(&mut ps, "std", std, 0.01);
             }
-            Scheme::VarianceScaling { scale, mode, distribution } => {
+            Scheme::VarianceScaling {
+                scale,
+                mode,
+                distribution,
+            } => {
                 put(&mut ps, "scale", scale, 1.0);
                 if mode != FanMode::FanIn {
                     ps.push(("mode", Value::String(mode.name().into())));
@@ -331,28 +425,50 @@ impl Scheme {
     /// Check `shape` the way PyTorch does before sampling (same conditions, exit-2 messages).
     pub fn check_shape(&self, shape: &[usize]) -> Result<(), String> {
         match self {
+            // kaiming_*_ test for a zero-element tensor (warn, no-op) before computing fans.
+            Scheme::KaimingUniform { .. } | Scheme::KaimingNormal { .. } if shape.contains(&0) => {
+                Ok(())
+            }
             Scheme::XavierUniform { .. }
             | Scheme::XavierNormal { .. }
             | Scheme::KaimingUniform { .. }
-            | Scheme::KaimingNormal { .. }
-            | Scheme::VarianceScaling { .. } => fans(shape).map(|_| ()),
-            Scheme::Orthogonal { .. } if shape.len() < 2 => {
-                Err(format!("orthogonal needs at least 2 dimensions, found shape {shape:?}"))
-            }
-            Scheme::Eye if shape.len() != 2 => Err(format!("eye needs exactly 2 dimensions, found shape {shape:?}")),
-            Scheme::Sparse { .. } if shape.len() != 2 => {
-                Err(format!("sparse needs exactly 2 dimensions, found shape {shape:?}"))
-            }
+            | Scheme::KaimingNormal { .. } => fans(shape).map(|_| ()),
+            // Keras' compute_fans accepts any rank.
+            Scheme::VarianceScaling { .. } => Ok(()),
+            Scheme::Orthogonal { .. } if shape.len() < 2 => Err(format!(
+                "orthogonal needs at least 2 dimensions, found shape {shape:?}"
+            )),
+            Scheme::Eye if shape.len() != 2 => Err(format!(
+                "eye needs exactly 2 dimensions, found shape {shape:?}"
+            )),
+            Scheme::Sparse { .. } if shape.len() != 2 => Err(format!(
+                "sparse needs exactly 2 dimensions, found shape {shape:?}"
+            )),
             Scheme::Dirac { groups } => {
                 if !(3..=5).contains(&shape.len()) {
-                    return Err(format!("dirac needs 3, 4 or 5 dimensions, found shape {shape:?}"));
+                    return Err(format!(
+                        "dirac needs 3, 4 or 5 dimensions, found shape {shape:?}"
+                    ));
                 }
-                if shape[0] % groups != 0 {
-                    return Err(format!("dirac: dim 0 ({}) must be divisible by groups ({groups})", shape[0]));
+                if !shape[0].is_multiple_of(*groups) {
+                    return Err(format!(
+                        "dirac: dim 0 ({}) must be divisible by groups ({groups})",
+                        shape[0]
+                    ));
                 }
                 Ok(())
             }
             _ => Ok(()),
+        }
+    }
+
+    /// The (fan_in, fan_out) this scheme uses for `shape`: Keras' `compute_fans` for
+    /// variance_scaling (see [`keras_fans`]), PyTorch's otherwise; `None` when undefined
+    /// (fewer than 2 dimensions).
+    pub fn fans(&self, shape: &[usize]) -> Option<(usize, usize)> {
+        match self {
+            Scheme::VarianceScaling { .. } => Some(keras_fans(shape)),
+            _ => fans(shape).ok(),
         }
     }
 
@@ -362,7 +478,9 @@ impl Scheme {
         let fans = fans(shape).ok();
         match *self {
             Scheme::Uniform { a, b } => Some((b - a) / 12f64.sqrt()),
-            Scheme::Normal { std, .. } | Scheme::TruncNormal { std, .. } | Scheme::Sparse { std, .. } => Some(std),
+            Scheme::Normal { std, .. }
+            | Scheme::TruncNormal { std, .. }
+            | Scheme::Sparse { std, .. } => Some(std),
             Scheme::XavierUniform { gain } | Scheme::XavierNormal { gain } => {
                 let (fi, fo) = fans?;
                 Some(gain * (2.0 / (fi + fo) as f64).sqrt())
@@ -371,8 +489,12 @@ impl Scheme {
                 let (fi, fo) = fans?;
                 Some(self.gain()? / self.kaiming_fan(fi, fo).sqrt())
             }
-            Scheme::VarianceScaling { scale, mode, distribution } => {
-                let (fi, fo) = fans?;
+            Scheme::VarianceScaling {
+                scale,
+                mode,
+                distribution,
+            } => {
+                let (fi, fo) = keras_fans(shape);
                 let v = scale / mode.fan(fi, fo).max(1.0);
                 Some(match distribution {
                     VsDistribution::TruncatedNormal => v.sqrt() / KERAS_TRUNC_STD,
@@ -382,8 +504,10 @@ impl Scheme {
             Scheme::Orthogonal { gain } => {
                 let rows = *shape.first()?;
                 let cols: usize = shape[1..].iter().product();
-                Some(gain.abs() / (rows.max(cols) as f64).sqrt())
+                let big = rows.max(cols);
+                (shape.len() >= 2 && big > 0).then(|| gain.abs() / (big as f64).sqrt())
             }
+            Scheme::Constant { .. } | Scheme::Ones | Scheme::Zeros => Some(0.0),
             _ => None,
         }
     }
@@ -391,7 +515,9 @@ impl Scheme {
     /// The uniform half-width for symmetric uniform schemes (`bound` line of `weights`).
     pub fn bound(&self, shape: &[usize]) -> Option<f64> {
         match *self {
-            Scheme::XavierUniform { .. } | Scheme::KaimingUniform { .. } => Some(3f64.sqrt() * self.std(shape)?),
+            Scheme::XavierUniform { .. } | Scheme::KaimingUniform { .. } => {
+                Some(3f64.sqrt() * self.std(shape)?)
+            }
             Scheme::VarianceScaling {
                 distribution: VsDistribution::Uniform,
                 ..
@@ -400,20 +526,52 @@ impl Scheme {
         }
     }
 
+    /// The closed interval holding every value the scheme can draw for `shape`
+    /// (±∞ for unbounded distributions).
+    pub fn support(&self, shape: &[usize]) -> (f64, f64) {
+        let inf = f64::INFINITY;
+        match *self {
+            Scheme::Uniform { a, b } | Scheme::TruncNormal { a, b, .. } => (a, b),
+            Scheme::Constant { val } => (val, val),
+            Scheme::Ones => (1.0, 1.0),
+            Scheme::Zeros => (0.0, 0.0),
+            Scheme::Eye | Scheme::Dirac { .. } => (0.0, 1.0),
+            Scheme::Orthogonal { gain } => (-gain.abs(), gain.abs()),
+            Scheme::VarianceScaling {
+                distribution: VsDistribution::TruncatedNormal,
+                ..
+            } => match self.std(shape) {
+                Some(s) => (-2.0 * s, 2.0 * s),
+                None => (-inf, inf),
+            },
+            _ => match self.bound(shape) {
+                Some(b) => (-b, b),
+                None => (-inf, inf),
+            },
+        }
+    }
+
     /// The gain the scheme applies (kaiming: `calculate_gain(nonlinearity, a)`).
     pub fn gain(&self) -> Option<f64> {
         match *self {
-            Scheme::XavierUniform { gain } | Scheme::XavierNormal { gain } | Scheme::Orthogonal { gain } => Some(gain),
-            Scheme::KaimingUniform { a, nonlinearity, .. } | Scheme::KaimingNormal { a, nonlinearity, .. } => {
-                calculate_gain(nonlinearity, Some(a)).ok()
+            Scheme::XavierUniform { gain }
+            | Scheme::XavierNormal { gain }
+            | Scheme::Orthogonal { gain } => Some(gain),
+            Scheme::KaimingUniform {
+                a, nonlinearity, ..
             }
+            | Scheme::KaimingNormal {
+                a, nonlinearity, ..
+            } => calculate_gain(nonlinearity, Some(a)).ok(),
             _ => None,
         }
     }
 
     fn kaiming_fan(&self, fan_in: usize, fan_out: usize) -> f64 {
         match *self {
-            Scheme::KaimingUniform { mode, .. } | Scheme::KaimingNormal { mode, .. } => mode.fan(fan_in, fan_out),
+            Scheme::KaimingUniform { mode, .. } | Scheme::KaimingNormal { mode, .. } => {
+                mode.fan(fan_in, fan_out)
+            }
             _ => f64::NAN,
         }
     }
@@ -446,21 +604,34 @@ impl Scheme {
             Scheme::Sparse { sparsity, std } => {
                 let rows = shape[0];
                 let zeros = (sparsity * rows as f64).ceil() as usize;
-                m(0.0, std * std * (rows - zeros.min(rows)) as f64 / rows.max(1) as f64)
+                m(
+                    0.0,
+                    std * std * (rows - zeros.min(rows)) as f64 / rows.max(1) as f64,
+                )
             }
             Scheme::VarianceScaling { scale, mode, .. } => {
-                let (fi, fo) = fans(shape)?;
+                let (fi, fo) = keras_fans(shape);
                 m(0.0, scale / mode.fan(fi, fo).max(1.0))
             }
+            Scheme::Orthogonal { .. } if n == 0 => m(0.0, 0.0),
             _ => {
-                let s = self.std(shape).ok_or("no std")?;
+                let s = self.std(shape).ok_or_else(|| {
+                    format!(
+                        "{}: no variance is defined for shape {shape:?}",
+                        self.name()
+                    )
+                })?;
                 m(0.0, s * s)
             }
         }
     }
 
     /// Draw a tensor of `shape`, row-major in PyTorch layout `[out, in, k...]`.
-    pub fn sample<R: Rng + ?Sized>(&self, shape: &[usize], rng: &mut R) -> Result<Vec<f64>, String> {
+    pub fn sample<R: Rng + ?Sized>(
+        &self,
+        shape: &[usize],
+        rng: &mut R,
+    ) -> Result<Vec<f64>, String> {
         self.check_shape(shape)?;
         let n: usize = shape.iter().product();
         if n == 0 {
@@ -561,6 +732,17 @@ impl Scheme {
                 w
             }
         })
+    }
+}
+
+/// Keras' `compute_fans` for a PyTorch-layout shape `[out, in, k...]`: rank 0 → (1, 1),
+/// rank 1 → (n, n), otherwise the layer's fans, which for Keras' own layouts (`[in, out]` for
+/// Dense, `[k..., in, out]` for Conv) are the same in·∏k and out·∏k as PyTorch's.
+pub fn keras_fans(shape: &[usize]) -> (usize, usize) {
+    match shape.len() {
+        0 => (1, 1),
+        1 => (shape[0], shape[0]),
+        _ => fans(shape).expect("rank >= 2"),
     }
 }
 
