@@ -291,7 +291,7 @@ mod tests {
         let (m, v) = trunc_normal_moments(0.0, 1.0, -2.0, 2.0);
         assert!(m.abs() < 1e-15);
         assert!(
-            (v.sqrt() - 0.879_625_661_034_239_78).abs() < 1e-14,
+            (v.sqrt() - crate::init::scheme::KERAS_TRUNC_STD).abs() < 1e-14,
             "{}",
             v.sqrt()
         );
