@@ -1212,6 +1212,8 @@ fn error_cases() {
         ),
         ("scheme = \"dirac\", groups = 0", "positive integer"),
         ("scheme = \"xavier_normal\", gian = 2", "unknown key 'gian'"),
+        ("scheme = \"xavier_uniform\", gain = -1", "gain >= 0"),
+        ("scheme = \"xavier_normal\", gain = -0.5", "gain >= 0"),
         ("kaiming_norml", "did you mean 'kaiming_normal'"),
         ("scheme = \"he_normal\"", "is a preset"),
         ("preset = \"pytorch_default\", a = 1", "takes no parameters"),

@@ -20,7 +20,16 @@
 //!
 //! gain for kaiming is `calculate_gain(nonlinearity, a)`; fan is fan_in or fan_out per `mode`.
 //! Keras' truncated normal draws N(0, σ²) with σ = √(scale/n)/0.87962566103423978 and re-draws
-//! anything beyond 2σ, so the variance is scale/n.
+//! anything beyond 2σ, so the variance is scale/n; n uses Keras' `compute_fans` (any rank, see
+//! [`keras_fans`]).
+//!
+//! Validation follows what PyTorch (Keras for variance_scaling) rejects: uniform a > b, normal
+//! and sparse std < 0, trunc_normal std <= 0 (PyTorch divides by it) or a > b (a = b is the
+//! point a), xavier gain < 0 (its uniform_/normal_ call rejects the negative width), unknown
+//! nonlinearity/mode/distribution, scale <= 0, and the shape rules in [`Scheme::check_shape`].
+//! As in PyTorch, kaiming_* treat a zero-element tensor as a no-op before computing fans (so
+//! even shape `[0]` passes), orthogonal after its rank check. Beyond PyTorch, sparse requires
+//! 0 <= sparsity <= 1.
 
 use super::fans::fans;
 use super::gain::{calculate_gain, NONLINEARITIES};
@@ -217,12 +226,21 @@ impl Scheme {
             "dirac" => Scheme::Dirac {
                 groups: p.usize_or("groups", 1)?,
             },
-            "xavier_uniform" => Scheme::XavierUniform {
-                gain: p.f64_or("gain", 1.0)?,
-            },
-            "xavier_normal" => Scheme::XavierNormal {
-                gain: p.f64_or("gain", 1.0)?,
-            },
+            "xavier_uniform" | "xavier_normal" => {
+                let gain = p.f64_or("gain", 1.0)?;
+                // PyTorch passes gain·√(…) on as uniform_(−a, a) / normal_(0, std), which reject
+                // a negative half-width or std.
+                if gain < 0.0 {
+                    return Err(bad(format!(
+                        "{at}: {name} needs gain >= 0, found gain = {gain}"
+                    )));
+                }
+                if name == "xavier_uniform" {
+                    Scheme::XavierUniform { gain }
+                } else {
+                    Scheme::XavierNormal { gain }
+                }
+            }
             "kaiming_uniform" | "kaiming_normal" => {
                 let a = p.f64_or("a", 0.0)?;
                 let mode =
