@@ -449,6 +449,11 @@ fn misuse_exits_2() {
             "--seed",
         ),
         (&["--shape", "3,3"], "--init"),
+        (
+            &["--init", "normal", "--shape", "3,3", "--dump", "."],
+            "--dump",
+        ),
+        (&["--init", "normal", "--shape", "100000,100000"], "--shape"),
     ];
     for (args, want) in cases {
         let mut all = vec!["weights"];

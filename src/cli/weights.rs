@@ -15,8 +15,9 @@ use clap::Args;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-/// Largest tensor `weights` samples (8 bytes each in memory, ~25 bytes each in a dump).
-pub const MAX_ELEMENTS: usize = 100_000_000;
+/// Largest tensor `weights` samples: 2²⁵ ≈ 33.5 million values (8 bytes each in memory,
+/// up to ~25 bytes each in a dump).
+pub const MAX_ELEMENTS: usize = 1 << 25;
 
 #[derive(Debug, Args)]
 pub struct WeightsArgs {
@@ -129,6 +130,14 @@ pub fn run(args: WeightsArgs) -> anyhow::Result<()> {
         ))
     })?;
 
+    if let Some(path) = &args.dump {
+        if path.is_dir() {
+            return Err(bad(format!(
+                "--dump {}: is a folder; give the path of the file to write",
+                path.display()
+            )));
+        }
+    }
     let role = if args.bias { "bias" } else { "weight" };
     let mut rng = stream(&[
         "weights",
@@ -238,7 +247,14 @@ mod tests {
     fn shapes_parse_or_name_the_flag() {
         assert_eq!(parse_shape("256,128,3,3").unwrap(), vec![256, 128, 3, 3]);
         assert_eq!(parse_shape(" 4 , 0 ").unwrap(), vec![4, 0]);
-        for badv in ["", "3,x", "3,-1", "3,,4", "100000,100000"] {
+        for badv in [
+            "",
+            "3,x",
+            "3,-1",
+            "3,,4",
+            "10000,10000",
+            "18446744073709551615,2",
+        ] {
             let e = parse_shape(badv).unwrap_err();
             assert!(crate::error::is_bad_input(&e));
             assert!(e.to_string().contains("--shape"), "{e}");
