@@ -37,7 +37,10 @@ fn gemm_split<T: Real>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<
     let half = m.div_ceil(rows) / 2 * rows;
     let (a0, a1) = a.split_at(Axis(0), half);
     let (c0, c1) = c.split_at(Axis(0), half);
-    rayon::join(|| gemm_split(a0, b, c0, rows), || gemm_split(a1, b, c1, rows));
+    rayon::join(
+        || gemm_split(a0, b, c0, rows),
+        || gemm_split(a1, b, c1, rows),
+    );
 }
 
 #[cfg(test)]
@@ -65,14 +68,21 @@ mod tests {
             assert!(c == whole, "rows {rows}");
         }
         for threads in [1, 2, 3, 5] {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
             let mut c = Array2::<f32>::zeros((300, 190));
             pool.install(|| gemm(a.view(), b.view(), c.view_mut()));
             assert!(c == whole, "threads {threads}");
         }
         let (i, j) = (123, 45);
         let exact: f64 = (0..257).map(|k| a[[i, k]] as f64 * b[[k, j]] as f64).sum();
-        let bound: f64 = (0..257).map(|k| (a[[i, k]] * b[[k, j]]).abs() as f64).sum::<f64>() * 257.0 * f32::EPSILON as f64;
+        let bound: f64 = (0..257)
+            .map(|k| (a[[i, k]] * b[[k, j]]).abs() as f64)
+            .sum::<f64>()
+            * 257.0
+            * f32::EPSILON as f64;
         assert!((whole[[i, j]] as f64 - exact).abs() <= bound);
     }
 }

@@ -39,7 +39,10 @@ pub fn available_bytes() -> Option<u64> {
 pub fn estimate_bytes(exp: &Experiment, threads: usize) -> u64 {
     let mut jobs: Vec<u64> = exp.cells().iter().map(|c| job_bytes(exp, c)).collect();
     jobs.sort_unstable_by(|a, b| b.cmp(a));
-    let in_flight = jobs.iter().take(threads.max(1)).fold(0u64, |a, &b| a.saturating_add(b));
+    let in_flight = jobs
+        .iter()
+        .take(threads.max(1))
+        .fold(0u64, |a, &b| a.saturating_add(b));
     in_flight.saturating_add(64 << 20)
 }
 

@@ -52,10 +52,52 @@ weight = { scheme = "sparse", sparsity = 0.5 }
 ];
 
 const TOKENS: &[&str] = &[
-    "=", "[", "]", "{", "}", "\"", ",", "\n", "[[init]]", "nan", "inf", "-inf", "-1", "0", "1e309", "-0.0",
-    "99999999999999999999", "9223372036854775807", "true", "\"relu\"", "\"\"", "scheme", "preset", "depth",
-    "width", "gain", "a", "b", "std", "mode", "\"fan_avg\"", "\"eye\"", "\"dirac\"", "groups = 0", "sparsity = 2",
-    "layers = [0]", "bins = 1", "é", "\u{0}", "#", "'''", "\"\"\"", "0x10", "1_000", "[network]", "[input]",
+    "=",
+    "[",
+    "]",
+    "{",
+    "}",
+    "\"",
+    ",",
+    "\n",
+    "[[init]]",
+    "nan",
+    "inf",
+    "-inf",
+    "-1",
+    "0",
+    "1e309",
+    "-0.0",
+    "99999999999999999999",
+    "9223372036854775807",
+    "true",
+    "\"relu\"",
+    "\"\"",
+    "scheme",
+    "preset",
+    "depth",
+    "width",
+    "gain",
+    "a",
+    "b",
+    "std",
+    "mode",
+    "\"fan_avg\"",
+    "\"eye\"",
+    "\"dirac\"",
+    "groups = 0",
+    "sparsity = 2",
+    "layers = [0]",
+    "bins = 1",
+    "é",
+    "\u{0}",
+    "#",
+    "'''",
+    "\"\"\"",
+    "0x10",
+    "1_000",
+    "[network]",
+    "[input]",
 ];
 
 fn mutate(rng: &mut ChaCha8Rng, text: &str) -> String {
@@ -77,9 +119,17 @@ fn mutate(rng: &mut ChaCha8Rng, text: &str) -> String {
                 s.truncate(i);
             }
             3 => {
-                let mut lines: Vec<String> = s.iter().collect::<String>().lines().map(String::from).collect();
+                let mut lines: Vec<String> = s
+                    .iter()
+                    .collect::<String>()
+                    .lines()
+                    .map(String::from)
+                    .collect();
                 if lines.len() > 1 {
-                    let (i, j) = (rng.random_range(0..lines.len()), rng.random_range(0..lines.len()));
+                    let (i, j) = (
+                        rng.random_range(0..lines.len()),
+                        rng.random_range(0..lines.len()),
+                    );
                     lines.swap(i, j);
                 }
                 s = lines.join("\n").chars().collect();
@@ -107,13 +157,17 @@ fn experiment_parser_never_panics() {
                 let cells = exp.cells();
                 let _ = initlab::sweep::estimate_bytes(&exp, 2);
                 let resolved = exp.resolved_toml();
-                let back = Experiment::parse(&resolved, "r.toml", "r").expect("resolved text parses");
+                let back =
+                    Experiment::parse(&resolved, "r.toml", "r").expect("resolved text parses");
                 assert_eq!(back.cells().len(), cells.len());
                 true
             }
             Err(e) => {
                 assert!(is_bad_input(&e), "not a BadInput: {e:#}");
-                assert!(e.to_string().contains("fuzz.toml"), "message does not name the file: {e}");
+                assert!(
+                    e.to_string().contains("fuzz.toml"),
+                    "message does not name the file: {e}"
+                );
                 false
             }
         });
@@ -123,7 +177,10 @@ fn experiment_parser_never_panics() {
             Err(_) => panic!("panic on input:\n{text}"),
         }
     }
-    assert!(accepted > 100, "the mutations should leave some valid files ({accepted})");
+    assert!(
+        accepted > 100,
+        "the mutations should leave some valid files ({accepted})"
+    );
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Command-line interface (DESIGN contract): one file per subcommand.
 
+mod list;
 mod merge;
 mod run;
+mod weights;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +25,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Merge the folders of a sharded run into one, byte-identical to an unsharded run.
     Merge(merge::MergeArgs),
+    /// Sample one weight (or bias) tensor and print fans, gain, std, bound and sample moments.
+    Weights(weights::WeightsArgs),
+    /// List every init scheme, preset, nonlinearity and activation with its variance formula.
+    List(list::ListArgs),
 }
 
 /// Parse the command line and run the subcommand. Usage errors exit 2 via clap.
@@ -34,5 +40,7 @@ pub fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Merge(args) => merge::run(args),
+        Command::Weights(args) => weights::run(args),
+        Command::List(args) => list::run(args),
     }
 }

@@ -13,7 +13,11 @@
 
 pub mod fans;
 pub mod gain;
+#[cfg(test)]
+pub(crate) mod ks;
 pub mod orthogonal;
+#[cfg(test)]
+mod parity_tests;
 pub mod scheme;
 pub mod trunc;
 

@@ -20,7 +20,16 @@
 //!
 //! gain for kaiming is `calculate_gain(nonlinearity, a)`; fan is fan_in or fan_out per `mode`.
 //! Keras' truncated normal draws N(0, σ²) with σ = √(scale/n)/0.87962566103423978 and re-draws
-//! anything beyond 2σ, so the variance is scale/n.
+//! anything beyond 2σ, so the variance is scale/n; n uses Keras' `compute_fans` (any rank, see
+//! [`keras_fans`]).
+//!
+//! Validation follows what PyTorch (Keras for variance_scaling) rejects: uniform a > b, normal
+//! and sparse std < 0, trunc_normal std <= 0 (PyTorch divides by it) or a > b (a = b is the
+//! point a), xavier gain < 0 (its uniform_/normal_ call rejects the negative width), unknown
+//! nonlinearity/mode/distribution, scale <= 0, and the shape rules in [`Scheme::check_shape`].
+//! As in PyTorch, kaiming_* treat a zero-element tensor as a no-op before computing fans (so
+//! even shape `[0]` passes), orthogonal after its rank check. Beyond PyTorch, sparse requires
+//! 0 <= sparsity <= 1.
 
 use super::fans::fans;
 use super::gain::{calculate_gain, NONLINEARITIES};
@@ -32,8 +41,8 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 /// Std of N(0, 1) truncated to [−2, 2]; Keras divides by it so the truncated variance is exact.
-#[allow(clippy::excessive_precision)]
-pub const KERAS_TRUNC_STD: f64 = 0.879_625_661_034_239_78;
+/// Keras writes the literal `0.87962566103423978`, which rounds to this f64.
+pub const KERAS_TRUNC_STD: f64 = 0.879_625_661_034_239_8;
 
 /// Every scheme name.
 pub const SCHEMES: &[&str] = &[
@@ -194,10 +203,16 @@ impl Scheme {
             "trunc_normal" => {
                 let (mean, std) = (p.f64_or("mean", 0.0)?, p.f64_or("std", 1.0)?);
                 let (a, b) = (p.f64_or("a", -2.0)?, p.f64_or("b", 2.0)?);
-                check_std(&at, "trunc_normal", std)?;
-                if a >= b {
+                // PyTorch computes (a − mean)/std in Python floats: std = 0 raises
+                // ZeroDivisionError, so only std > 0 is valid here.
+                if std <= 0.0 {
                     return Err(bad(format!(
-                        "{at}: trunc_normal needs a < b, found a = {a}, b = {b}"
+                        "{at}: trunc_normal needs std > 0 (PyTorch divides by it), found std = {std}"
+                    )));
+                }
+                if a > b {
+                    return Err(bad(format!(
+                        "{at}: trunc_normal needs a <= b, found a = {a}, b = {b}"
                     )));
                 }
                 Scheme::TruncNormal { mean, std, a, b }
@@ -211,12 +226,21 @@ impl Scheme {
             "dirac" => Scheme::Dirac {
                 groups: p.usize_or("groups", 1)?,
             },
-            "xavier_uniform" => Scheme::XavierUniform {
-                gain: p.f64_or("gain", 1.0)?,
-            },
-            "xavier_normal" => Scheme::XavierNormal {
-                gain: p.f64_or("gain", 1.0)?,
-            },
+            "xavier_uniform" | "xavier_normal" => {
+                let gain = p.f64_or("gain", 1.0)?;
+                // PyTorch passes gain·√(…) on as uniform_(−a, a) / normal_(0, std), which reject
+                // a negative half-width or std.
+                if gain < 0.0 {
+                    return Err(bad(format!(
+                        "{at}: {name} needs gain >= 0, found gain = {gain}"
+                    )));
+                }
+                if name == "xavier_uniform" {
+                    Scheme::XavierUniform { gain }
+                } else {
+                    Scheme::XavierNormal { gain }
+                }
+            }
             "kaiming_uniform" | "kaiming_normal" => {
                 let a = p.f64_or("a", 0.0)?;
                 let mode =
@@ -262,10 +286,16 @@ impl Scheme {
                     "fan_in",
                     &["fan_in", "fan_out", "fan_avg"],
                 )?);
+                // Keras maps distribution = "normal" to "truncated_normal".
                 let distribution = match p.choice_or(
                     "distribution",
                     "truncated_normal",
-                    &["truncated_normal", "untruncated_normal", "uniform"],
+                    &[
+                        "truncated_normal",
+                        "untruncated_normal",
+                        "uniform",
+                        "normal",
+                    ],
                 )? {
                     "untruncated_normal" => VsDistribution::UntruncatedNormal,
                     "uniform" => VsDistribution::Uniform,
@@ -413,11 +443,16 @@ impl Scheme {
     /// Check `shape` the way PyTorch does before sampling (same conditions, exit-2 messages).
     pub fn check_shape(&self, shape: &[usize]) -> Result<(), String> {
         match self {
+            // kaiming_*_ test for a zero-element tensor (warn, no-op) before computing fans.
+            Scheme::KaimingUniform { .. } | Scheme::KaimingNormal { .. } if shape.contains(&0) => {
+                Ok(())
+            }
             Scheme::XavierUniform { .. }
             | Scheme::XavierNormal { .. }
             | Scheme::KaimingUniform { .. }
-            | Scheme::KaimingNormal { .. }
-            | Scheme::VarianceScaling { .. } => fans(shape).map(|_| ()),
+            | Scheme::KaimingNormal { .. } => fans(shape).map(|_| ()),
+            // Keras' compute_fans accepts any rank.
+            Scheme::VarianceScaling { .. } => Ok(()),
             Scheme::Orthogonal { .. } if shape.len() < 2 => Err(format!(
                 "orthogonal needs at least 2 dimensions, found shape {shape:?}"
             )),
@@ -445,6 +480,16 @@ impl Scheme {
         }
     }
 
+    /// The (fan_in, fan_out) this scheme uses for `shape`: Keras' `compute_fans` for
+    /// variance_scaling (see [`keras_fans`]), PyTorch's otherwise; `None` when undefined
+    /// (fewer than 2 dimensions).
+    pub fn fans(&self, shape: &[usize]) -> Option<(usize, usize)> {
+        match self {
+            Scheme::VarianceScaling { .. } => Some(keras_fans(shape)),
+            _ => fans(shape).ok(),
+        }
+    }
+
     /// The std of the underlying distribution for scale-type schemes (`std` line of `weights`):
     /// for uniform schemes the std of the uniform, for truncated ones the *pre-truncation* σ.
     pub fn std(&self, shape: &[usize]) -> Option<f64> {
@@ -467,7 +512,7 @@ impl Scheme {
                 mode,
                 distribution,
             } => {
-                let (fi, fo) = fans?;
+                let (fi, fo) = keras_fans(shape);
                 let v = scale / mode.fan(fi, fo).max(1.0);
                 Some(match distribution {
                     VsDistribution::TruncatedNormal => v.sqrt() / KERAS_TRUNC_STD,
@@ -477,8 +522,10 @@ impl Scheme {
             Scheme::Orthogonal { gain } => {
                 let rows = *shape.first()?;
                 let cols: usize = shape[1..].iter().product();
-                Some(gain.abs() / (rows.max(cols) as f64).sqrt())
+                let big = rows.max(cols);
+                (shape.len() >= 2 && big > 0).then(|| gain.abs() / (big as f64).sqrt())
             }
+            Scheme::Constant { .. } | Scheme::Ones | Scheme::Zeros => Some(0.0),
             _ => None,
         }
     }
@@ -494,6 +541,31 @@ impl Scheme {
                 ..
             } => Some(3f64.sqrt() * self.std(shape)?),
             _ => None,
+        }
+    }
+
+    /// The closed interval holding every value the scheme can draw for `shape`
+    /// (±∞ for unbounded distributions).
+    pub fn support(&self, shape: &[usize]) -> (f64, f64) {
+        let inf = f64::INFINITY;
+        match *self {
+            Scheme::Uniform { a, b } | Scheme::TruncNormal { a, b, .. } => (a, b),
+            Scheme::Constant { val } => (val, val),
+            Scheme::Ones => (1.0, 1.0),
+            Scheme::Zeros => (0.0, 0.0),
+            Scheme::Eye | Scheme::Dirac { .. } => (0.0, 1.0),
+            Scheme::Orthogonal { gain } => (-gain.abs(), gain.abs()),
+            Scheme::VarianceScaling {
+                distribution: VsDistribution::TruncatedNormal,
+                ..
+            } => match self.std(shape) {
+                Some(s) => (-2.0 * s, 2.0 * s),
+                None => (-inf, inf),
+            },
+            _ => match self.bound(shape) {
+                Some(b) => (-b, b),
+                None => (-inf, inf),
+            },
         }
     }
 
@@ -556,11 +628,17 @@ impl Scheme {
                 )
             }
             Scheme::VarianceScaling { scale, mode, .. } => {
-                let (fi, fo) = fans(shape)?;
+                let (fi, fo) = keras_fans(shape);
                 m(0.0, scale / mode.fan(fi, fo).max(1.0))
             }
+            Scheme::Orthogonal { .. } if n == 0 => m(0.0, 0.0),
             _ => {
-                let s = self.std(shape).ok_or("no std")?;
+                let s = self.std(shape).ok_or_else(|| {
+                    format!(
+                        "{}: no variance is defined for shape {shape:?}",
+                        self.name()
+                    )
+                })?;
                 m(0.0, s * s)
             }
         }
@@ -672,6 +750,17 @@ impl Scheme {
                 w
             }
         })
+    }
+}
+
+/// Keras' `compute_fans` for a PyTorch-layout shape `[out, in, k...]`: rank 0 → (1, 1),
+/// rank 1 → (n, n), otherwise the layer's fans, which for Keras' own layouts (`[in, out]` for
+/// Dense, `[k..., in, out]` for Conv) are the same in·∏k and out·∏k as PyTorch's.
+pub fn keras_fans(shape: &[usize]) -> (usize, usize) {
+    match shape.len() {
+        0 => (1, 1),
+        1 => (shape[0], shape[0]),
+        _ => fans(shape).expect("rank >= 2"),
     }
 }
 

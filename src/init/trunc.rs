@@ -79,29 +79,86 @@ pub fn norm_ppf(p: f64) -> f64 {
     x - u / (1.0 + 0.5 * x * u)
 }
 
-/// (mean, variance) of N(μ, σ²) truncated to [a, b].
+/// Mills ratio R(x) = (1 − Φ(x))/φ(x) for x ≥ 0: the quotient of the two directly below 30,
+/// Laplace's continued fraction R(x) = 1/(x + 1/(x + 2/(x + 3/(x + …)))) above, where both
+/// underflow towards 0 but their ratio (≈ 1/x) does not.
+pub fn mills_ratio(x: f64) -> f64 {
+    if x < 30.0 {
+        norm_cdf(-x) / norm_pdf(x)
+    } else {
+        let mut t = x;
+        for k in (1..=40).rev() {
+            t = x + k as f64 / t;
+        }
+        1.0 / t
+    }
+}
+
+/// Standardised (mean, variance) of N(0, 1) truncated to [α, β] with 0 ≤ α < β ≤ ∞, written with
+/// Mills ratios so that windows far in the tail (where Φ(β) − Φ(α) underflows) stay exact:
+/// with e = φ(β)/φ(α) = exp(−(β − α)(β + α)/2) and D = R(α) − e·R(β) = Z/φ(α),
+/// E = (1 − e)/D and Var = 1 + (α − β·e)/D − E².
+fn upper_window_moments(al: f64, be: f64) -> (f64, f64) {
+    let (e, r_be, be_e) = if be.is_finite() {
+        let e = (-(be - al) * (be + al) / 2.0).exp();
+        (e, mills_ratio(be), be * e)
+    } else {
+        (0.0, 0.0, 0.0)
+    };
+    let d = mills_ratio(al) - e * r_be;
+    let m = (1.0 - e) / d;
+    let v = 1.0 + (al - be_e) / d - m * m;
+    (m, v.max(0.0))
+}
+
+/// (mean, variance) of N(μ, σ²) truncated to [a, b] (a ≤ b; a = b or σ = 0 give a point mass).
 pub fn trunc_normal_moments(mean: f64, std: f64, a: f64, b: f64) -> (f64, f64) {
-    if std == 0.0 {
-        let m = mean.clamp(a, b);
+    if std == 0.0 || a == b {
+        let m = if a == b { a } else { mean.clamp(a, b) };
         return (m, 0.0);
     }
     let (al, be) = ((a - mean) / std, (b - mean) / std);
-    // Z computed on the side where it is not a difference of numbers near 1.
-    let z = if al > 0.0 {
-        norm_cdf(-al) - norm_cdf(-be)
-    } else {
-        norm_cdf(be) - norm_cdf(al)
-    };
+    if al >= 0.0 {
+        let (m, v) = upper_window_moments(al, be);
+        return (mean + std * m, std * std * v);
+    }
+    if be <= 0.0 {
+        // Mirror image of the window [−β, −α].
+        let (m, v) = upper_window_moments(-be, -al);
+        return (mean - std * m, std * std * v);
+    }
+    // The window holds 0: Z ≥ the mass of [0, min(|α|, β)], no cancellation worth worrying about.
+    let z = norm_cdf(be) - norm_cdf(al);
     let (pa, pb) = (norm_pdf(al), norm_pdf(be));
     let r = (pa - pb) / z;
     let m = mean + std * r;
     let v = std * std * (1.0 + (al * pa - be * pb) / z - r * r);
-    (m, v)
+    (m, v.max(0.0))
 }
 
-/// One draw of N(μ, σ²) truncated to [a, b]: rejection from the normal when the window holds
-/// at least a quarter of the mass, otherwise the inverse CDF on the tail side (so Φ is never a
-/// number next to 1). Values never leave [a, b] and nothing is piled on the bounds.
+/// How [`TruncNormal`] draws its standardised value.
+#[derive(Debug, Clone, Copy)]
+enum Method {
+    /// σ = 0 or a = b: a point mass.
+    Point,
+    /// Rejection from N(0, 1): the window holds at least a quarter of the mass.
+    Reject,
+    /// Inverse CDF on the side where Φ is a small number (never 1 − tiny).
+    InverseCdf,
+    /// The window lies beyond 30σ, where Φ underflows: Robert's (1995) rejection sampler for
+    /// the tail [α, β] (exponential proposal, or uniform for windows narrow against 1/α).
+    Tail {
+        al: f64,
+        be: f64,
+        lambda: f64,
+        uniform: bool,
+    },
+}
+
+/// One draw of N(μ, σ²) truncated to [a, b] (PyTorch's `trunc_normal_`, absolute bounds):
+/// values never leave [a, b] and nothing is piled on the bounds, however far in the tail the
+/// window lies.
+#[derive(Debug, Clone)]
 pub struct TruncNormal {
     mean: f64,
     std: f64,
@@ -111,7 +168,7 @@ pub struct TruncNormal {
     lo: f64,
     hi: f64,
     flip: bool,
-    reject: bool,
+    method: Method,
 }
 
 impl TruncNormal {
@@ -123,7 +180,21 @@ impl TruncNormal {
         };
         let flip = al > 0.0;
         let (lo, hi) = if flip { (-be, -al) } else { (al, be) };
-        let mass = norm_cdf(hi) - norm_cdf(lo);
+        let method = if std == 0.0 || a == b {
+            Method::Point
+        } else if hi < -30.0 {
+            let (al, be) = (-hi, -lo);
+            Method::Tail {
+                al,
+                be,
+                lambda: (al + (al * al + 4.0).sqrt()) / 2.0,
+                uniform: (be - al) * al < 1.0,
+            }
+        } else if norm_cdf(hi) - norm_cdf(lo) >= 0.25 {
+            Method::Reject
+        } else {
+            Method::InverseCdf
+        };
         TruncNormal {
             mean,
             std,
@@ -132,25 +203,56 @@ impl TruncNormal {
             lo,
             hi,
             flip,
-            reject: mass >= 0.25,
+            method,
         }
     }
 
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
-        if self.std == 0.0 {
-            return self.mean.clamp(self.a, self.b);
-        }
-        let z = if self.reject {
-            loop {
+        let z = match self.method {
+            Method::Point => {
+                return if self.a == self.b {
+                    self.a
+                } else {
+                    self.mean.clamp(self.a, self.b)
+                };
+            }
+            Method::Reject => loop {
                 let z: f64 = StandardNormal.sample(rng);
                 if z >= self.lo && z <= self.hi {
                     break z;
                 }
+            },
+            Method::InverseCdf => {
+                let (clo, chi) = (norm_cdf(self.lo), norm_cdf(self.hi));
+                let u: f64 = rng.random();
+                norm_ppf(clo + u * (chi - clo)).clamp(self.lo, self.hi)
             }
-        } else {
-            let (clo, chi) = (norm_cdf(self.lo), norm_cdf(self.hi));
-            let u: f64 = rng.random();
-            norm_ppf(clo + u * (chi - clo)).clamp(self.lo, self.hi)
+            Method::Tail {
+                al,
+                be,
+                lambda,
+                uniform,
+            } => {
+                let x = loop {
+                    let (x, log_accept) = if uniform {
+                        let x = al + (be - al) * rng.random::<f64>();
+                        (x, -(x - al) * (x + al) / 2.0)
+                    } else {
+                        let e = -(1.0 - rng.random::<f64>()).ln();
+                        let x = al + e / lambda;
+                        if x > be {
+                            continue;
+                        }
+                        (x, -(x - lambda) * (x - lambda) / 2.0)
+                    };
+                    let v: f64 = rng.random();
+                    if v.ln() <= log_accept {
+                        break x;
+                    }
+                };
+                // The window was mirrored to [α, β] = [−hi, −lo].
+                -x
+            }
         };
         let z = if self.flip { -z } else { z };
         (self.mean + self.std * z).clamp(self.a, self.b)
