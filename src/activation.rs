@@ -17,6 +17,7 @@
 
 use crate::error::{bad, unknown_name};
 use crate::params::{canonical, parse_inline, Params};
+use crate::real::Real;
 use toml::Value;
 
 /// SELU's α (PyTorch / Klambauer et al. 2017).
@@ -180,6 +181,124 @@ impl Activation {
                     sigmoid(bx)
                 }
             }
+        }
+    }
+
+    /// (φ(x), φ′(x)) sharing the transcendental work (one tanh, erf, exp or sigmoid).
+    #[inline]
+    pub fn f_df(&self, x: f64) -> (f64, f64) {
+        match *self {
+            Activation::Tanh => {
+                let t = x.tanh();
+                (t, 1.0 - t * t)
+            }
+            Activation::Sigmoid => {
+                let s = sigmoid(x);
+                (s, s * (1.0 - s))
+            }
+            Activation::Silu => {
+                let s = sigmoid(x);
+                (x * s, s * (1.0 + x * (1.0 - s)))
+            }
+            Activation::Gelu { tanh_approx: false } => {
+                let cdf = 0.5 * (1.0 + libm::erf(x / std::f64::consts::SQRT_2));
+                (x * cdf, cdf + x * INV_SQRT_2PI * (-0.5 * x * x).exp())
+            }
+            Activation::Gelu { tanh_approx: true } => {
+                let u = SQRT_2_OVER_PI * (x + GELU_TANH_C * x * x * x);
+                let t = u.tanh();
+                (
+                    0.5 * x * (1.0 + t),
+                    0.5 * (1.0 + t)
+                        + 0.5
+                            * x
+                            * (1.0 - t * t)
+                            * SQRT_2_OVER_PI
+                            * (1.0 + 3.0 * GELU_TANH_C * x * x),
+                )
+            }
+            Activation::Elu { alpha } if x <= 0.0 => (alpha * x.exp_m1(), alpha * x.exp()),
+            Activation::Selu if x <= 0.0 => (
+                SELU_LAMBDA * (SELU_ALPHA * x.exp_m1()),
+                SELU_LAMBDA * SELU_ALPHA * x.exp(),
+            ),
+            _ => (self.f(x), self.df(x)),
+        }
+    }
+
+    /// x = φ(y) elementwise. The match is hoisted out of the loop; piecewise-linear φ, tanh,
+    /// sigmoid and SiLU run in the element type (vectorised; f32 through [`crate::fastmath`]),
+    /// the others through the f64 formulas above.
+    pub fn forward_slice<T: Real>(&self, y: &[T], x: &mut [T]) {
+        fn map<T: Real>(y: &[T], x: &mut [T], f: impl Fn(T) -> T) {
+            x.iter_mut().zip(y).for_each(|(xi, &yi)| *xi = f(yi));
+        }
+        let zero = T::zero();
+        match *self {
+            Activation::Linear => x.copy_from_slice(y),
+            Activation::Relu => map(y, x, |v| if v > zero { v } else { zero }),
+            Activation::LeakyRelu { negative_slope } => {
+                let s = T::of(negative_slope);
+                map(y, x, |v| if v > zero { v } else { s * v })
+            }
+            Activation::Tanh => map(y, x, |v| v.tanh_v()),
+            Activation::Sigmoid => map(y, x, |v| v.sigmoid_pair().0),
+            Activation::Silu => map(y, x, |v| v * v.sigmoid_pair().0),
+            Activation::Gelu { tanh_approx: false } => map(y, x, |v| {
+                T::of(Activation::Gelu { tanh_approx: false }.f(v.f64()))
+            }),
+            Activation::Gelu { tanh_approx: true } => map(y, x, |v| {
+                T::of(Activation::Gelu { tanh_approx: true }.f(v.f64()))
+            }),
+            Activation::Elu { .. } | Activation::Selu | Activation::Softplus { .. } => {
+                let a = *self;
+                map(y, x, |v| T::of(a.f(v.f64())))
+            }
+        }
+    }
+
+    /// x = φ(y) and d = φ′(y) elementwise in one pass.
+    pub fn forward_deriv_slice<T: Real>(&self, y: &[T], x: &mut [T], d: &mut [T]) {
+        fn map2<T: Real>(y: &[T], x: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
+            x.iter_mut()
+                .zip(d.iter_mut())
+                .zip(y)
+                .for_each(|((xi, di), &yi)| {
+                    let (a, b) = f(yi);
+                    *xi = a;
+                    *di = b;
+                });
+        }
+        let (zero, one) = (T::zero(), T::one());
+        let lift = |a: Activation| {
+            move |v: T| {
+                let (f, df) = a.f_df(v.f64());
+                (T::of(f), T::of(df))
+            }
+        };
+        match *self {
+            Activation::Linear => {
+                x.copy_from_slice(y);
+                d.iter_mut().for_each(|di| *di = one);
+            }
+            Activation::Relu => map2(y, x, d, |v| if v > zero { (v, one) } else { (zero, zero) }),
+            Activation::LeakyRelu { negative_slope } => {
+                let s = T::of(negative_slope);
+                map2(y, x, d, |v| if v > zero { (v, one) } else { (s * v, s) })
+            }
+            Activation::Tanh => map2(y, x, d, |v| {
+                let t = v.tanh_v();
+                (t, one - t * t)
+            }),
+            Activation::Sigmoid => map2(y, x, d, |v| {
+                let (s, rest) = v.sigmoid_pair();
+                (s, s * rest)
+            }),
+            Activation::Silu => map2(y, x, d, |v| {
+                let (s, rest) = v.sigmoid_pair();
+                (v * s, s * (one + v * rest))
+            }),
+            a => map2(y, x, d, lift(a)),
         }
     }
 
@@ -399,6 +518,71 @@ mod tests {
                 assert!(
                     (fd - d).abs() <= 1e-7 * (1.0 + d.abs()),
                     "{act:?} at {x}: fd {fd} vs df {d}"
+                );
+            }
+        }
+    }
+
+    /// The fused and slice forms agree exactly with φ and φ′ (f64) and to rounding in f32.
+    #[test]
+    fn fused_and_slice_forms_agree() {
+        let ys: Vec<f64> = (0..200).map(|i| -6.0 + 12.0 * i as f64 / 199.0).collect();
+        for act in all() {
+            let (mut x, mut d, mut x2) = (vec![0.0; 200], vec![0.0; 200], vec![0.0; 200]);
+            act.forward_deriv_slice(&ys, &mut x, &mut d);
+            act.forward_slice(&ys, &mut x2);
+            for i in 0..200 {
+                let (f, df) = (act.f(ys[i]), act.df(ys[i]));
+                assert!(
+                    (x[i] - f).abs() <= 1e-15 * f.abs().max(1.0),
+                    "{act:?} φ({})",
+                    ys[i]
+                );
+                assert!(
+                    (x2[i] - f).abs() <= 1e-15 * f.abs().max(1.0),
+                    "{act:?} φ({})",
+                    ys[i]
+                );
+                assert!(
+                    (d[i] - df).abs() <= 1e-15 * df.abs().max(1.0),
+                    "{act:?} φ′({})",
+                    ys[i]
+                );
+            }
+        }
+    }
+
+    /// The f32 slice forms (vectorised tanh, sigmoid, SiLU) stay within a few f32 ulps of the
+    /// exact φ and φ′ evaluated in f64.
+    #[test]
+    fn f32_slices_match_f64_formulas() {
+        let ys: Vec<f32> = (0..4001)
+            .map(|i| -10.0 + 20.0 * i as f32 / 4000.0)
+            .collect();
+        for act in all() {
+            let (mut x, mut d, mut x2) = (
+                vec![0f32; ys.len()],
+                vec![0f32; ys.len()],
+                vec![0f32; ys.len()],
+            );
+            act.forward_deriv_slice(&ys, &mut x, &mut d);
+            act.forward_slice(&ys, &mut x2);
+            for i in 0..ys.len() {
+                let (f, df) = (act.f(ys[i] as f64), act.df(ys[i] as f64));
+                let tol = |v: f64| 6e-7 * v.abs() + 1e-37;
+                assert!(
+                    (x[i] as f64 - f).abs()
+                        <= tol(f).max(1.2e-7 * act.df(ys[i] as f64).abs() * 1e-3),
+                    "{act:?} φ({}) = {} vs {f}",
+                    ys[i],
+                    x[i]
+                );
+                assert_eq!(x[i], x2[i], "{act:?}");
+                assert!(
+                    (d[i] as f64 - df).abs() <= 6e-7 * df.abs().max(1.0),
+                    "{act:?} φ′({}) = {} vs {df}",
+                    ys[i],
+                    d[i]
                 );
             }
         }

@@ -15,6 +15,8 @@ pub struct CellResult {
     pub hist: Vec<HistRow>,
     /// Sum over trials of the compute seconds (not wall time).
     pub seconds: f64,
+    /// Of which drawing weights and biases.
+    pub weight_seconds: f64,
 }
 
 /// Mean, sample std, min, max over trials.
@@ -80,7 +82,7 @@ impl CellResult {
     pub fn new(
         cell: Cell,
         mut trials: Vec<TrialResult>,
-        seconds: f64,
+        (seconds, weight_seconds): (f64, f64),
         bins: Option<usize>,
     ) -> CellResult {
         let hist = bins.map(|b| histograms(&trials, b)).unwrap_or_default();
@@ -92,6 +94,7 @@ impl CellResult {
             trials,
             hist,
             seconds,
+            weight_seconds,
         }
     }
 

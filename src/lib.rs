@@ -7,9 +7,11 @@
 
 pub mod activation;
 pub mod aggregate;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod fastmath;
 pub mod gemm;
 pub mod init;
 pub mod network;

@@ -7,6 +7,18 @@ use num_traits::Float;
 pub trait Real: LinalgScalar + Float + Send + Sync + std::fmt::Debug + 'static {
     fn of(x: f64) -> Self;
     fn f64(self) -> f64;
+    /// tanh in this precision: vectorisable Cephes polynomial for f32 (≤ 3 ulp), libm for f64.
+    fn tanh_v(self) -> Self;
+    /// eˣ in this precision: vectorisable Cephes polynomial for f32 (≤ 2 ulp), libm for f64.
+    fn exp_v(self) -> Self;
+    /// (σ(x), 1 − σ(x)), both without cancellation: with e = e⁻ˣ, σ = 1/(1 + e), 1 − σ = e·σ.
+    #[inline(always)]
+    fn sigmoid_pair(self) -> (Self, Self) {
+        let e = (-self).exp_v();
+        let s = Self::one() / (Self::one() + e);
+        let rest = if e.is_finite() { e * s } else { Self::one() };
+        (s, rest)
+    }
 }
 
 impl Real for f32 {
@@ -18,6 +30,14 @@ impl Real for f32 {
     fn f64(self) -> f64 {
         self as f64
     }
+    #[inline(always)]
+    fn tanh_v(self) -> f32 {
+        crate::fastmath::tanh_f32(self)
+    }
+    #[inline(always)]
+    fn exp_v(self) -> f32 {
+        crate::fastmath::exp_f32(self)
+    }
 }
 
 impl Real for f64 {
@@ -28,5 +48,13 @@ impl Real for f64 {
     #[inline]
     fn f64(self) -> f64 {
         self
+    }
+    #[inline]
+    fn tanh_v(self) -> f64 {
+        self.tanh()
+    }
+    #[inline]
+    fn exp_v(self) -> f64 {
+        self.exp()
     }
 }

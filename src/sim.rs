@@ -12,12 +12,12 @@
 
 use crate::activation::Activation;
 use crate::config::DataDist;
+use crate::gemm::gemm;
 use crate::init::Init;
 use crate::network::{mlp, LayerShape};
 use crate::real::Real;
 use crate::seed::stream;
 use crate::stats::moments;
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, Zip};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -172,6 +172,11 @@ pub fn layer_params<T: Real>(
 /// Called once per layer with (l, first matrix, second matrix): (y_l, x_l) forward, (δ_l, G_l) backward.
 pub type LayerVisitor<'a, T> = dyn FnMut(usize, &Array2<T>, &Array2<T>) + 'a;
 
+/// x = φ(y) elementwise (the simulator's activation pass; public for the benchmarks).
+pub fn apply_activation<T: Real>(act: Activation, y: &Array2<T>, x: &mut Array2<T>) {
+    act.forward_slice(slice(y), slice_mut(x));
+}
+
 /// Forward pass: returns y_1..y_L and calls `visit(l, y_l, x_l)` for each layer.
 pub fn forward<T: Real>(
     act: Activation,
@@ -180,15 +185,15 @@ pub fn forward<T: Real>(
     params: &mut dyn FnMut(usize) -> Params<T>,
     visit: &mut LayerVisitor<'_, T>,
 ) -> Vec<Array2<T>> {
-    let (batch, mut width) = x0.dim();
-    let mut ys = Vec::with_capacity(depth);
+    let batch = x0.nrows();
+    let mut ys: Vec<Array2<T>> = Vec::with_capacity(depth);
     let mut x = x0.clone();
     for l in 1..=depth {
         let p = params(l);
         let out = p.w.nrows();
-        debug_assert_eq!(p.w.ncols(), width);
+        debug_assert_eq!(p.w.ncols(), x.ncols());
         let mut y = Array2::<T>::zeros((batch, out));
-        general_mat_mul(T::one(), &x, &p.w.t(), T::zero(), &mut y);
+        gemm(x.view(), p.w.t(), y.view_mut());
         if let Some(b) = &p.b {
             Zip::from(y.rows_mut())
                 .for_each(|mut row| row.zip_mut_with(b, |yi, &bi| *yi = *yi + bi));
@@ -196,17 +201,22 @@ pub fn forward<T: Real>(
         if x.dim() != (batch, out) {
             x = Array2::zeros((batch, out));
         }
-        Zip::from(&mut x)
-            .and(&y)
-            .for_each(|xi, &yi| *xi = T::of(act.f(yi.f64())));
+        apply_activation(act, &y, &mut x);
         visit(l, &y, &x);
         ys.push(y);
-        width = out;
     }
     ys
 }
 
+/// Resize `buf` to `dim` (reusing its allocation when the shape already fits).
+fn fit<T: Real>(buf: &mut Array2<T>, dim: (usize, usize)) {
+    if buf.dim() != dim {
+        *buf = Array2::zeros(dim);
+    }
+}
+
 /// Backward pass from δ_L = g ⊙ φ′(y_L); calls `visit(l, δ_l, G_l)` for l = L..1.
+/// x_{l−1} and φ′(y_{l−1}) come from one fused pass over y_{l−1}.
 pub fn backward<T: Real>(
     act: Activation,
     x0: &Array2<T>,
@@ -216,43 +226,56 @@ pub fn backward<T: Real>(
     visit: &mut LayerVisitor<'_, T>,
 ) {
     let depth = ys.len();
-    let dphi = |y: &Array2<T>, upstream: &Array2<T>| {
-        let mut d = upstream.clone();
-        Zip::from(&mut d)
-            .and(y)
-            .for_each(|di, &yi| *di = *di * T::of(act.df(yi.f64())));
-        d
-    };
-    let mut delta = dphi(&ys[depth - 1], g);
-    let mut xprev = x0.clone();
+    let (mut xprev, mut dphi) = (Array2::<T>::zeros((0, 0)), Array2::<T>::zeros((0, 0)));
+    let (mut gw, mut dx) = (Array2::<T>::zeros((0, 0)), Array2::<T>::zeros((0, 0)));
+    // δ_L = g ⊙ φ′(y_L).
+    let y_last = &ys[depth - 1];
+    fit(&mut xprev, y_last.dim());
+    fit(&mut dphi, y_last.dim());
+    act.forward_deriv_slice(slice(y_last), slice_mut(&mut xprev), slice_mut(&mut dphi));
+    let mut delta = g * &dphi;
     for l in (1..=depth).rev() {
-        // x_{l−1}: the input for l = 1, otherwise φ(y_{l−1}) recomputed.
-        let xin: &Array2<T> = if l == 1 {
-            x0
-        } else {
+        // x_{l−1}: the input for l = 1, otherwise φ(y_{l−1}), with φ′(y_{l−1}) alongside.
+        if l > 1 {
             let y = &ys[l - 2];
-            if xprev.dim() != y.dim() {
-                xprev = Array2::zeros(y.dim());
-            }
-            Zip::from(&mut xprev)
-                .and(y)
-                .for_each(|xi, &yi| *xi = T::of(act.f(yi.f64())));
-            &xprev
-        };
+            fit(&mut xprev, y.dim());
+            fit(&mut dphi, y.dim());
+            act.forward_deriv_slice(slice(y), slice_mut(&mut xprev), slice_mut(&mut dphi));
+        }
+        let xin = if l == 1 { x0 } else { &xprev };
         let p = params(l);
-        let mut gw = Array2::<T>::zeros(p.w.dim());
-        general_mat_mul(T::one(), &delta.t(), xin, T::zero(), &mut gw);
+        fit(&mut gw, p.w.dim());
+        gemm(delta.t(), xin.view(), gw.view_mut());
         visit(l, &delta, &gw);
         if l > 1 {
-            let mut dx = Array2::<T>::zeros(xin.dim());
-            general_mat_mul(T::one(), &delta, &p.w, T::zero(), &mut dx);
-            delta = dphi(&ys[l - 2], &dx);
+            fit(&mut dx, xin.dim());
+            gemm(delta.view(), p.w.view(), dx.view_mut());
+            // δ_{l−1} = (δ_l W_l) ⊙ φ′(y_{l−1}), written into δ's buffer when shapes agree.
+            if delta.dim() != dx.dim() {
+                delta = Array2::zeros(dx.dim());
+            }
+            Zip::from(&mut delta)
+                .and(&dx)
+                .and(&dphi)
+                .for_each(|d, &a, &b| *d = a * b);
         }
     }
 }
 
 /// Simulate one cell-trial in element type `T`.
 pub fn simulate<T: Real>(spec: &TrialSpec) -> TrialResult {
+    simulate_timed::<T>(spec).0
+}
+
+/// [`simulate`], also returning the seconds spent drawing weights and biases.
+pub fn simulate_timed<T: Real>(spec: &TrialSpec) -> (TrialResult, f64) {
+    let mut weight_seconds = 0.0;
+    let mut draw = |shape: &LayerShape| {
+        let t = std::time::Instant::now();
+        let p = layer_params::<T>(spec.seed, spec.init, shape, spec.bias, spec.trial);
+        weight_seconds += t.elapsed().as_secs_f64();
+        p
+    };
     let shapes = mlp(spec.depth, spec.width);
     let x0 = input_batch::<T>(spec.seed, spec.input, spec.batch, spec.width, spec.trial);
     let g = output_gradient::<T>(
@@ -289,7 +312,7 @@ pub fn simulate<T: Real>(spec: &TrialSpec) -> TrialResult {
 
     let ys = {
         let mut gen = |l: usize| {
-            let p = layer_params::<T>(spec.seed, spec.init, &shapes[l - 1], spec.bias, spec.trial);
+            let p = draw(&shapes[l - 1]);
             if keep {
                 cache[l - 1] = Some(p.clone());
             }
@@ -320,7 +343,7 @@ pub fn simulate<T: Real>(spec: &TrialSpec) -> TrialResult {
     };
     let mut gen = |l: usize| match cache[l - 1].take() {
         Some(p) => p,
-        None => layer_params::<T>(spec.seed, spec.init, &shapes[l - 1], spec.bias, spec.trial),
+        None => draw(&shapes[l - 1]),
     };
     backward(
         spec.activation,
@@ -339,14 +362,21 @@ pub fn simulate<T: Real>(spec: &TrialSpec) -> TrialResult {
             }
         },
     );
-    TrialResult {
-        layers: stats,
-        captures,
-    }
+    (
+        TrialResult {
+            layers: stats,
+            captures,
+        },
+        weight_seconds,
+    )
 }
 
 fn slice<T: Real>(a: &Array2<T>) -> &[T] {
     a.as_slice().expect("standard layout")
+}
+
+fn slice_mut<T: Real>(a: &mut Array2<T>) -> &mut [T] {
+    a.as_slice_mut().expect("standard layout")
 }
 
 #[cfg(test)]

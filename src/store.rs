@@ -4,7 +4,7 @@
 //!
 //! Format (text, one record per line, numbers in shortest round-trip form):
 //! ```text
-//! initlab-part 1 <initlab version> <cell hash> <trials> <depth> <compute seconds>
+//! initlab-part 2 <initlab version> <cell hash> <trials> <depth> <compute seconds> <weight seconds>
 //! L,<trial>,<layer>,<fan_in>,<fan_out>,<preact_mean>,<preact_var>,<act_mean>,<act_sq_mean>,<grad_var>,<weight_grad_var>,<nonfinite>
 //! H,<layer>,<act|grad>,<bin_lo>,<bin_hi>,<count>
 //! end <number of L and H lines>
@@ -20,7 +20,7 @@ use crate::sim::{LayerStats, TrialResult};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &str = "initlab-part";
-const FORMAT: &str = "1";
+const FORMAT: &str = "2";
 
 /// The folder of part files inside a results folder.
 pub fn parts_dir(results: &Path) -> PathBuf {
@@ -34,10 +34,11 @@ pub fn part_path(results: &Path, hash: &str) -> PathBuf {
 /// Serialise a complete cell.
 pub fn encode(version: &str, hash: &str, r: &CellResult) -> String {
     let mut out = format!(
-        "{MAGIC} {FORMAT} {version} {hash} {} {} {}\n",
+        "{MAGIC} {FORMAT} {version} {hash} {} {} {} {}\n",
         r.trials.len(),
         r.cell.depth,
-        num(r.seconds)
+        num(r.seconds),
+        num(r.weight_seconds)
     );
     let mut n = 0;
     for (t, tr) in r.trials.iter().enumerate() {
@@ -88,7 +89,7 @@ pub struct PartHeader {
 pub fn header(text: &str) -> Option<PartHeader> {
     let first = text.lines().next()?;
     let w: Vec<&str> = first.split(' ').collect();
-    (w.len() == 7 && w[0] == MAGIC && w[1] == FORMAT).then(|| PartHeader {
+    (w.len() == 8 && w[0] == MAGIC && w[1] == FORMAT).then(|| PartHeader {
         version: w[2].to_string(),
         hash: w[3].to_string(),
     })
@@ -103,12 +104,13 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
     let mut lines = text.lines().enumerate();
     let (_, first) = lines.next().ok_or_else(|| err(1, "empty file"))?;
     let w: Vec<&str> = first.split(' ').collect();
-    if w.len() != 7 || w[0] != MAGIC || w[1] != FORMAT {
+    if w.len() != 8 || w[0] != MAGIC || w[1] != FORMAT {
         return Err(err(1, "not an initlab part file"));
     }
     let trials: usize = w[4].parse().map_err(|_| err(1, "bad trial count"))?;
     let depth: usize = w[5].parse().map_err(|_| err(1, "bad depth"))?;
     let seconds: f64 = w[6].parse().map_err(|_| err(1, "bad seconds"))?;
+    let weight_seconds: f64 = w[7].parse().map_err(|_| err(1, "bad weight seconds"))?;
     if depth != cell.depth {
         return Err(err(
             1,
@@ -207,6 +209,7 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
             .collect(),
         hist,
         seconds,
+        weight_seconds,
     })
 }
 

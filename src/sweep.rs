@@ -5,7 +5,7 @@
 use crate::aggregate::CellResult;
 use crate::config::{Cell, Dtype, Experiment};
 use crate::error::bad;
-use crate::sim::{simulate, TrialResult, TrialSpec, WEIGHT_CACHE_BYTES};
+use crate::sim::{simulate_timed, TrialResult, TrialSpec, WEIGHT_CACHE_BYTES};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -87,8 +87,8 @@ pub fn run_sweep(exp: &Experiment, cells: &[Cell], progress: bool) -> Vec<CellRe
         .collect()
 }
 
-/// A finished trial and its compute seconds.
-type Finished = (TrialResult, f64);
+/// A finished trial, its compute seconds and the part spent drawing weights.
+type Finished = (TrialResult, f64, f64);
 
 /// Called with each cell as soon as all its trials are done (from a worker thread).
 pub type OnCell<'a> = dyn Fn(&CellResult) -> anyhow::Result<()> + Sync + 'a;
@@ -162,20 +162,21 @@ pub fn run_cells(
             capture: &capture,
         };
         let start = Instant::now();
-        let r = match exp.dtype {
-            Dtype::F32 => simulate::<f32>(&spec),
-            Dtype::F64 => simulate::<f64>(&spec),
+        let (r, weight_secs) = match exp.dtype {
+            Dtype::F32 => simulate_timed::<f32>(&spec),
+            Dtype::F64 => simulate_timed::<f64>(&spec),
         };
         let secs = start.elapsed().as_secs_f64();
-        pending[c].lock().expect("no poisoned lock")[trial] = Some((r, secs));
+        pending[c].lock().expect("no poisoned lock")[trial] = Some((r, secs, weight_secs));
         if missing[c].fetch_sub(1, Ordering::AcqRel) == 1 {
             let parts = std::mem::take(&mut *pending[c].lock().expect("no poisoned lock"));
-            let seconds = parts.iter().flatten().map(|(_, s)| s).sum();
+            let seconds = parts.iter().flatten().map(|(_, s, _)| s).sum();
+            let weight_seconds = parts.iter().flatten().map(|(_, _, w)| w).sum();
             let trials = parts
                 .into_iter()
                 .map(|p| p.expect("every trial finished").0)
                 .collect();
-            let result = CellResult::new(cell.clone(), trials, seconds, bins);
+            let result = CellResult::new(cell.clone(), trials, (seconds, weight_seconds), bins);
             match on_cell(&result) {
                 Ok(()) => *finished[c].lock().expect("no poisoned lock") = Some(result),
                 Err(e) => {

@@ -1,5 +1,6 @@
 //! Command-line interface (DESIGN contract): one file per subcommand.
 
+mod bench;
 mod list;
 mod merge;
 mod run;
@@ -25,6 +26,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Merge the folders of a sharded run into one, byte-identical to an unsharded run.
     Merge(merge::MergeArgs),
+    /// Measure GEMM peak and kernel rates, then run the benchmark workloads and print ratios.
+    Bench(bench::BenchArgs),
     /// Sample one weight (or bias) tensor and print fans, gain, std, bound and sample moments.
     Weights(weights::WeightsArgs),
     /// List every init scheme, preset, nonlinearity and activation with its variance formula.
@@ -40,6 +43,7 @@ pub fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Merge(args) => merge::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Weights(args) => weights::run(args),
         Command::List(args) => list::run(args),
     }

@@ -21,6 +21,9 @@ pub struct ManifestCell {
     /// The initlab version that computed it.
     pub initlab_version: String,
     pub compute_seconds: f64,
+    /// Of which drawing weights and biases.
+    #[serde(default)]
+    pub weight_seconds: f64,
     pub collapsed: bool,
 }
 
@@ -44,6 +47,18 @@ pub struct Manifest {
     pub cells_done: usize,
     pub threads: usize,
     pub wall_seconds: f64,
+    /// Sum of the committed cells' compute seconds (all threads).
+    #[serde(default)]
+    pub compute_seconds: f64,
+    /// Of which drawing weights and biases.
+    #[serde(default)]
+    pub weight_seconds: f64,
+    /// The memory estimate `run` checked before starting.
+    #[serde(default)]
+    pub estimated_peak_bytes: u64,
+    /// The process's peak resident set size (VmHWM) when the run finished.
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
     /// Shard folders this one was merged from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
@@ -87,6 +102,7 @@ impl ManifestCell {
             hash: cell_hash(exp, &r.cell),
             initlab_version: VERSION.into(),
             compute_seconds: r.seconds,
+            weight_seconds: r.weight_seconds,
             collapsed: r.collapsed(),
         }
     }
@@ -114,6 +130,10 @@ impl Manifest {
             cells_done: 0,
             threads,
             wall_seconds: 0.0,
+            compute_seconds: 0.0,
+            weight_seconds: 0.0,
+            estimated_peak_bytes: crate::sweep::estimate_bytes(exp, threads),
+            peak_rss_bytes: None,
             merged_from: Vec::new(),
             cells: Vec::new(),
         }
@@ -133,6 +153,8 @@ impl Manifest {
         cells.sort_by_key(|c| pos(&c.hash));
         self.cells = cells;
         self.cells_done = self.cells.len();
+        self.compute_seconds = self.cells.iter().map(|c| c.compute_seconds).sum();
+        self.weight_seconds = self.cells.iter().map(|c| c.weight_seconds).sum();
     }
 
     pub fn to_json(&self) -> anyhow::Result<Vec<u8>> {

@@ -17,6 +17,14 @@ use std::sync::Mutex;
 /// Files a run writes at its end (and removes when it starts afresh).
 pub const FINAL_FILES: &[&str] = &["layers.csv", "summary.csv", "cells.csv", "hist.csv"];
 
+/// This process's peak resident set size (VmHWM), where /proc tells it.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 /// Read a folder's manifest, if it has one; a damaged manifest is bad input naming the file.
 pub fn read_manifest(dir: &Path) -> anyhow::Result<Option<Manifest>> {
     let path = dir.join("manifest.json");
@@ -199,6 +207,7 @@ impl<'a> RunDir<'a> {
         let mut m = self.manifest.lock().expect("no poisoned lock").clone();
         m.status = "complete".into();
         m.wall_seconds = wall_seconds;
+        m.peak_rss_bytes = peak_rss_bytes();
         m.merged_from = merged_from;
         super::write_results(&self.path, self.exp, results, &m)?;
         *self.manifest.lock().expect("no poisoned lock") = m;

@@ -1,0 +1,67 @@
+//! Kernel benchmarks for `initlab bench` and `cargo bench`: the GEMM the simulator uses, weight
+//! generation, and the activation + statistics pass. Each reports a rate measured on this
+//! machine, so speed is judged as ratios within one run.
+
+use crate::activation::Activation;
+use crate::gemm::gemm;
+use crate::init::Init;
+use crate::network::mlp;
+use crate::real::Real;
+use crate::sim::layer_params;
+use crate::stats::moments;
+use ndarray::Array2;
+use std::time::Instant;
+
+/// Best-of-`reps` seconds of `f` (after one warm-up call).
+pub fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// GFLOP/s of C = A·B for m×k · k×n on the current rayon pool.
+pub fn gemm_gflops<T: Real>(m: usize, k: usize, n: usize, reps: usize) -> f64 {
+    let a = Array2::<T>::from_shape_fn((m, k), |(i, j)| {
+        T::of(((i * 7 + j * 3) % 11) as f64 * 0.1 - 0.5)
+    });
+    let b = Array2::<T>::from_shape_fn((k, n), |(i, j)| {
+        T::of(((i * 5 + j) % 13) as f64 * 0.1 - 0.6)
+    });
+    let mut c = Array2::<T>::zeros((m, n));
+    let s = best_of(reps, || gemm(a.view(), b.view(), c.view_mut()));
+    2.0 * (m * k * n) as f64 / s / 1e9
+}
+
+/// Millions of weights per second drawn for a `width`×`width` layer by `spec`.
+pub fn weight_rate<T: Real>(spec: &str, width: usize, reps: usize) -> f64 {
+    let init = Init::parse_spec(spec, "bench").expect("valid spec");
+    let shape = &mlp(1, width)[0];
+    let mut layer = 0;
+    let s = best_of(reps, || {
+        layer += 1;
+        let p = layer_params::<T>(layer, &init, shape, false, 0);
+        std::hint::black_box(p);
+    });
+    (width * width) as f64 / s / 1e6
+}
+
+/// Millions of elements per second through φ and the pooled moments of y and φ(y).
+pub fn activation_rate<T: Real>(act: Activation, batch: usize, width: usize, reps: usize) -> f64 {
+    let y = Array2::<T>::from_shape_fn((batch, width), |(i, j)| {
+        T::of(((i * 31 + j * 17) % 97) as f64 / 24.0 - 2.0)
+    });
+    let mut x = Array2::<T>::zeros((batch, width));
+    let s = best_of(reps, || {
+        crate::sim::apply_activation(act, &y, &mut x);
+        std::hint::black_box((
+            moments(y.as_slice().unwrap()),
+            moments(x.as_slice().unwrap()),
+        ));
+    });
+    (batch * width) as f64 / s / 1e6
+}

@@ -1,0 +1,175 @@
+//! `initlab bench [WORKLOAD.toml...] [--threads N] [--quick]`: measure this machine's GEMM peak
+//! with the simulator's own GEMM, the kernel rates, then run each workload (default
+//! `experiments/bench/w1..w3.toml`) in a child `initlab run` and report wall time, achieved
+//! GFLOP/s (3·2·batch·width² per layer), its ratio to the measured peak, the share of compute
+//! spent drawing weights, and peak RSS beside the up-front estimate — all in one run, so the
+//! ratios hold on a shared, noisy machine.
+
+use crate::activation::Activation;
+use crate::bench::{activation_rate, gemm_gflops, weight_rate};
+use crate::config::Experiment;
+use crate::output::manifest::Manifest;
+use crate::sweep::gib;
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Workload experiment files (default: experiments/bench/w1.toml w2.toml w3.toml).
+    #[arg(value_name = "WORKLOAD.toml")]
+    pub workloads: Vec<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub threads: Option<u64>,
+    /// Kernel measurements only (no workloads).
+    #[arg(long)]
+    pub kernels_only: bool,
+}
+
+/// GEMM flops of one cell-trial: three products of 2·batch·fan_in·fan_out per layer.
+fn workload_flops(exp: &Experiment) -> f64 {
+    exp.cells()
+        .iter()
+        .map(|c| {
+            6.0 * exp.batch as f64 * (c.width as f64).powi(2) * c.depth as f64 * exp.trials as f64
+        })
+        .sum()
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let threads = args
+        .threads
+        .map(|t| t as usize)
+        .unwrap_or_else(rayon::current_num_threads);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    println!("initlab bench: {threads} threads, {}", cpu_name());
+    // GEMM peak: the best of the simulator's own GEMM over the layer shapes of the workloads.
+    let shapes = [
+        (256, 512, 512),
+        (512, 1024, 1024),
+        (256, 2048, 2048),
+        (1024, 1024, 1024),
+    ];
+    let mut peak32: f64 = 0.0;
+    println!(
+        "\n{:<34} {:>10} {:>10}",
+        "GEMM m×k·k×n", "f32 GF/s", "f64 GF/s"
+    );
+    for (m, k, n) in shapes {
+        let (g32, g64) = pool.install(|| {
+            (
+                gemm_gflops::<f32>(m, k, n, 5),
+                gemm_gflops::<f64>(m, k, n, 3),
+            )
+        });
+        peak32 = peak32.max(g32);
+        println!(
+            "{:<34} {:>10.1} {:>10.1}",
+            format!("{m}×{k}·{k}×{n} ({threads} threads)"),
+            g32,
+            g64
+        );
+    }
+    let single = gemm_gflops::<f32>(256, 512, 512, 5);
+    println!("{:<34} {:>10.1}", "256×512·512×512 (1 thread)", single);
+    println!("measured f32 GEMM peak: {peak32:.1} GFLOP/s");
+
+    println!("\n{:<34} {:>10}", "kernel (1 thread)", "rate");
+    for spec in [
+        "kaiming_normal",
+        "pytorch_default",
+        "xavier_normal",
+        "orthogonal",
+    ] {
+        let width = if spec == "orthogonal" { 256 } else { 1024 };
+        println!(
+            "{:<34} {:>7.0} M/s",
+            format!("weights {spec} {width}²"),
+            weight_rate::<f32>(spec, width, 5)
+        );
+    }
+    for act in [
+        Activation::Relu,
+        Activation::Tanh,
+        Activation::Gelu { tanh_approx: false },
+    ] {
+        println!(
+            "{:<34} {:>7.0} M/s",
+            format!("φ + moments {} 256×1024", act.label()),
+            activation_rate::<f32>(act, 256, 1024, 5)
+        );
+    }
+    if args.kernels_only {
+        return Ok(());
+    }
+
+    let workloads = if args.workloads.is_empty() {
+        ["w1", "w2", "w3"]
+            .iter()
+            .map(|w| PathBuf::from(format!("experiments/bench/{w}.toml")))
+            .collect()
+    } else {
+        args.workloads.clone()
+    };
+    let exe = std::env::current_exe().context("locating the initlab binary")?;
+    let tmp = std::env::temp_dir().join(format!("initlab-bench-{}", std::process::id()));
+    println!(
+        "\n{:<6} {:>8} {:>9} {:>8} {:>9} {:>9} {:>11} {:>11}",
+        "load", "wall s", "GFLOP/s", "÷ peak", "weights", "weight %", "peak RSS", "estimate"
+    );
+    for w in &workloads {
+        let exp = Experiment::load(w)?;
+        let out = tmp.join(&exp.name);
+        let t = Instant::now();
+        let status = Command::new(&exe)
+            .args([
+                "run",
+                &w.display().to_string(),
+                "--out",
+                &out.display().to_string(),
+            ])
+            .args([
+                "--threads",
+                &threads.to_string(),
+                "--quiet",
+                "--no-plot",
+                "--force",
+            ])
+            .status()
+            .context("running a workload")?;
+        anyhow::ensure!(status.success(), "workload {} failed", w.display());
+        let wall = t.elapsed().as_secs_f64();
+        let m: Manifest = serde_json::from_slice(&std::fs::read(out.join("manifest.json"))?)?;
+        let gflops = workload_flops(&exp) / m.wall_seconds / 1e9;
+        println!(
+            "{:<6} {:>8.2} {:>9.1} {:>7.0}% {:>8.2}s {:>8.1}% {:>11} {:>11}",
+            exp.name,
+            wall,
+            gflops,
+            100.0 * gflops / peak32,
+            m.weight_seconds,
+            100.0 * m.weight_seconds / m.compute_seconds.max(1e-9),
+            m.peak_rss_bytes.map(gib).unwrap_or_else(|| "?".into()),
+            gib(m.estimated_peak_bytes),
+        );
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(())
+}
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
