@@ -1,5 +1,8 @@
 //! Command-line interface (DESIGN contract): one file per subcommand.
 
+mod compare;
+mod plot;
+mod report;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +23,12 @@ pub struct Cli {
 pub enum Command {
     /// Run experiment files: simulate every cell × trial and write results/<name>/.
     Run(run::RunArgs),
+    /// Regenerate the charts of results folders from their CSV files alone.
+    Plot(plot::PlotArgs),
+    /// Write RESULTS_DIR/report.html: description, config, every chart and the ratio tables.
+    Report(report::ReportArgs),
+    /// Ad-hoc sweep of inits across depths: terminal table, CSVs and the across-depth chart.
+    Compare(compare::CompareArgs),
 }
 
 /// Parse the command line and run the subcommand. Usage errors exit 2 via clap.
@@ -30,5 +39,8 @@ pub fn run() -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Plot(args) => plot::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Compare(args) => compare::run(args),
     }
 }
