@@ -79,7 +79,7 @@ table.ratios td.collapsed { background: #f9d9d9; }
          padding: 0 4px; margin-left: 4px; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; }
 figure.chart { margin: 8px 0 24px; }
-figure.chart svg { width: 100%; height: auto; display: block; border: 1px solid #eee; }
+figure.chart svg { max-width: 100%; height: auto; display: block; margin: 0 auto; border: 1px solid #eee; }
 ul.notes { font-size: 0.88em; color: #555; }
 pre.config { background: #f7f7f7; border: 1px solid #e2e2e2; padding: 12px; overflow-x: auto; font-size: 0.85em; }
 footer { margin-top: 40px; color: #777; font-size: 0.85em; }

@@ -411,6 +411,34 @@ pub fn across_depth_figure(data: &ResultsData) -> Figure {
     }
 }
 
+/// Mass left out of the histogram axis on each side.
+const TAIL: f64 = 0.0005;
+
+/// Drop the outer bins of a histogram (fractions summing to 1) that hold less than [`TAIL`]
+/// of the mass on each side, keeping one empty bin as a margin. True when any bin was dropped.
+fn trim_tails(points: &mut Vec<Point>) -> bool {
+    let n = points.len();
+    let mut lo = 0;
+    let mut acc = 0.0;
+    while lo < n && acc + points[lo].y < TAIL {
+        acc += points[lo].y;
+        lo += 1;
+    }
+    let mut hi = n;
+    acc = 0.0;
+    while hi > lo && acc + points[hi - 1].y < TAIL {
+        acc += points[hi - 1].y;
+        hi -= 1;
+    }
+    let (lo, hi) = (lo.saturating_sub(1), (hi + 1).min(n));
+    if lo == 0 && hi == n {
+        return false;
+    }
+    points.truncate(hi);
+    points.drain(..lo);
+    true
+}
+
 /// Normalized histograms of one quantity (`act` or `grad`): one panel per (activation, init,
 /// width) at the deepest depth with histograms, one curve per recorded layer.
 fn hist_figure(data: &ResultsData, quantity: &str) -> Option<Figure> {
@@ -427,6 +455,7 @@ fn hist_figure(data: &ResultsData, quantity: &str) -> Option<Figure> {
     layers.sort_unstable();
     let mut panels = Vec::new();
     let several_depths = first_seen(rows.iter().map(|h| h.key.depth)).len() > 1;
+    let mut trimmed_any = false;
     for (activation, width) in &groups.groups {
         for init in data.inits() {
             let depth = rows
@@ -462,6 +491,7 @@ fn hist_figure(data: &ResultsData, quantity: &str) -> Option<Figure> {
                     })
                     .collect();
                 points.sort_by(|a, b| a.x.total_cmp(&b.x));
+                trimmed_any |= trim_tails(&mut points);
                 series.push(Series {
                     label: format!("layer {layer}"),
                     style: SeriesStyle::ordered(li, layers.len()),
@@ -471,7 +501,7 @@ fn hist_figure(data: &ResultsData, quantity: &str) -> Option<Figure> {
             }
             let mut title = format!("{} · {init}", groups.title(activation, *width));
             if several_depths {
-                title.push_str(&format!(" · depth {depth}"));
+                title = format!("{title} · depth {depth}");
             }
             panels.push(Panel {
                 title,
@@ -514,10 +544,17 @@ fn hist_figure(data: &ResultsData, quantity: &str) -> Option<Figure> {
              means exploding gradients.",
         )
     };
+    let mut caption = caption.to_string();
+    if trimmed_any {
+        caption.push_str(&format!(
+            " The x axis leaves out the outer bins that together hold less than {}% of a layer's entries.",
+            TAIL * 200.0
+        ));
+    }
     Some(Figure {
         name: name.into(),
         title: format!("{}: {title}", data.experiment),
-        caption: caption.into(),
+        caption,
         panels,
         legend,
         max_cols: 3,

@@ -305,7 +305,13 @@ fn prepare_panel(panel: &Panel, notes: &mut Vec<String>) -> PreparedPanel {
             b = mid + 0.3;
         }
         let pad = (b - a) * 0.05;
-        (a - pad, b + pad)
+        let (a, b) = (a - pad, b + pad);
+        // A few decades: extend to whole decades so both ends carry a labelled tick.
+        if (1.2..=8.0).contains(&(b - a)) {
+            (a.floor().min(a - 0.02), b.ceil().max(b + 0.02))
+        } else {
+            (a, b)
+        }
     } else if panel.y_log || y0 >= 0.0 {
         (0.0, if y1 > 0.0 { y1 * 1.06 } else { 1.0 })
     } else {
@@ -391,6 +397,55 @@ fn text_width(text: &str, size: f64) -> i32 {
 
 const SWATCH_W: i32 = 40;
 
+/// `text` at a font size (16 down to 12) that fits in `max` pixels, shortened with "…" if needed.
+fn fit(text: &str, max: i32, size: f64) -> (String, f64) {
+    let w = |t: &str, s: f64| {
+        bold(s)
+            .box_size(t)
+            .map(|(w, _)| w as i32)
+            .unwrap_or(i32::MAX)
+    };
+    let mut s = size;
+    while s > 12.0 && w(text, s) > max {
+        s -= 1.0;
+    }
+    if w(text, s) <= max {
+        return (text.to_string(), s);
+    }
+    let mut chars: Vec<char> = text.chars().collect();
+    while !chars.is_empty() {
+        chars.pop();
+        let t: String = chars.iter().collect::<String>() + "…";
+        if w(&t, s) <= max {
+            return (t, s);
+        }
+    }
+    (String::new(), s)
+}
+
+/// Split `text` at spaces into lines no wider than `max` pixels at `size`.
+fn wrap(text: &str, max: i32, size: f64) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if !line.is_empty() && text_width(&candidate, size) > max {
+            lines.push(std::mem::take(&mut line));
+            line = format!("    {word}");
+        } else {
+            line = candidate;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// Lay out a figure: panel grid, legend rows (wrapped to the width), notes.
 pub fn layout(fig: &Figure) -> Layout {
     let n = fig.panels.len().max(1);
@@ -439,20 +494,10 @@ pub fn layout(fig: &Figure) -> Layout {
             notes.len() - MAX_NOTES
         ));
     }
-    // Wrap long notes by characters (approximate width).
-    let max_chars = ((width as f64 - 40.0) / (NOTE_FONT * 0.55)) as usize;
+    // Wrap long notes at spaces to the figure's width.
     let shown_notes: Vec<String> = shown_notes
-        .into_iter()
-        .map(|s| {
-            if s.chars().count() > max_chars {
-                s.chars()
-                    .take(max_chars.saturating_sub(1))
-                    .collect::<String>()
-                    + "…"
-            } else {
-                s
-            }
-        })
+        .iter()
+        .flat_map(|n| wrap(n, width as i32 - 40, NOTE_FONT))
         .collect();
     let legend_h = legend_rows.len() as u32 * LEGEND_ROW_H + 14;
     let notes_h = if shown_notes.is_empty() {
@@ -571,8 +616,9 @@ fn draw_panel<DB: DrawingBackend>(
     p: &PreparedPanel,
 ) -> anyhow::Result<()> {
     let e = err::<DrawingAreaErrorKind<DB::ErrorType>>("a panel");
+    let (title, title_size) = fit(&p.title, area.dim_in_pixel().0 as i32 - 24, 16.0);
     let mut chart = ChartBuilder::on(area)
-        .caption(&p.title, bold(16.0))
+        .caption(&title, bold(title_size))
         .margin_top(6)
         .margin_right(18)
         .margin_left(6)

@@ -53,7 +53,7 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(240, 228, 66),  // yellow
 ];
 
-/// Viridis samples, dark to light: for ordered series (layers), monotone in lightness so they
+/// Viridis samples, dark to light (the lightest darkened to stay readable on white): for ordered series (layers), monotone in lightness so they
 /// also read in greyscale.
 pub const SEQUENTIAL: [RGBColor; 7] = [
     RGBColor(68, 1, 84),
@@ -62,7 +62,7 @@ pub const SEQUENTIAL: [RGBColor; 7] = [
     RGBColor(39, 127, 142),
     RGBColor(31, 161, 135),
     RGBColor(74, 194, 109),
-    RGBColor(159, 218, 58),
+    RGBColor(122, 190, 40),
 ];
 
 pub const GREY: RGBColor = RGBColor(110, 110, 110);
