@@ -13,11 +13,11 @@ use plotters::prelude::*;
 pub const PANEL_W: u32 = 480;
 pub const PANEL_H: u32 = 370;
 const TITLE_H: u32 = 46;
-const LEGEND_ROW_H: u32 = 26;
-const NOTE_H: u32 = 20;
+const LEGEND_ROW_H: u32 = 28;
+const NOTE_H: u32 = 21;
 const MAX_NOTES: usize = 4;
-const LEGEND_FONT: f64 = 15.0;
-const NOTE_FONT: f64 = 13.0;
+const LEGEND_FONT: f64 = 16.0;
+const NOTE_FONT: f64 = 14.0;
 
 /// A series ready to draw: coordinates already transformed (log10 for log axes).
 struct Prepared {
@@ -343,7 +343,7 @@ fn prepare_panel(panel: &Panel, notes: &mut Vec<String>) -> PreparedPanel {
                 }
             }
         }
-        bands.retain(|b| b.len() > 1);
+        bands.retain(|b| !b.is_empty());
         p.bands = bands;
     }
     let x_ticks = match &panel.x_ticks {
@@ -616,15 +616,15 @@ fn draw_panel<DB: DrawingBackend>(
     p: &PreparedPanel,
 ) -> anyhow::Result<()> {
     let e = err::<DrawingAreaErrorKind<DB::ErrorType>>("a panel");
-    let (title, title_size) = fit(&p.title, area.dim_in_pixel().0 as i32 - 24, 16.0);
+    let (title, title_size) = fit(&p.title, area.dim_in_pixel().0 as i32 - 24, 17.0);
     let mut chart = ChartBuilder::on(area)
         .caption(&title, bold(title_size))
         .margin_top(6)
         .margin_right(18)
         .margin_left(6)
         .margin_bottom(4)
-        .x_label_area_size(48)
-        .y_label_area_size(78)
+        .x_label_area_size(50)
+        .y_label_area_size(86)
         .build_cartesian_2d(
             TickAxis {
                 lo: p.x_range.0,
@@ -664,8 +664,8 @@ fn draw_panel<DB: DrawingBackend>(
         .y_desc(p.y_label.as_str())
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
-        .label_style(font(14.0))
-        .axis_desc_style(font(15.0))
+        .label_style(font(15.0))
+        .axis_desc_style(font(16.0))
         .bold_line_style(GRID.stroke_width(1))
         .light_line_style(RGBColor(242, 242, 242).stroke_width(1))
         .axis_style(RGBColor(60, 60, 60).stroke_width(1))
@@ -684,6 +684,20 @@ fn draw_panel<DB: DrawingBackend>(
     }
     for s in &p.series {
         for band in &s.bands {
+            if let [(x, lo, hi)] = band[..] {
+                // A lone point: an error bar instead of a band.
+                let style = s.style.color.mix(0.7).stroke_width(2);
+                plot.draw(&PathElement::new(vec![(x, lo), (x, hi)], style))
+                    .map_err(&e)?;
+                for y in [lo, hi] {
+                    plot.draw(
+                        &(EmptyElement::at((x, y))
+                            + PathElement::new(vec![(-5, 0), (5, 0)], style)),
+                    )
+                    .map_err(&e)?;
+                }
+                continue;
+            }
             let mut poly: Vec<(f64, f64)> = band.iter().map(|b| (b.0, b.2)).collect();
             poly.extend(band.iter().rev().map(|b| (b.0, b.1)));
             plot.draw(&Polygon::new(poly, s.style.color.mix(0.16).filled()))
@@ -769,7 +783,7 @@ pub fn draw<DB: DrawingBackend>(
     root.fill(&WHITE).map_err(&e)?;
     let (title_area, rest) = root.split_vertically(TITLE_H);
     let title_style =
-        bold(20.0)
+        bold(21.0)
             .into_text_style(&title_area)
             .pos(plotters::style::text_anchor::Pos::new(
                 plotters::style::text_anchor::HPos::Center,
