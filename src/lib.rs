@@ -3,7 +3,8 @@
 //! Data flow: [`config`] (TOML → validated [`config::Experiment`]) → [`sweep`] (cells × trials,
 //! seeded by content via [`seed`], run on rayon) → [`sim`] (forward and backward pass of a
 //! [`network`] with an [`init`] and an [`activation`], per-layer [`stats`]) → [`aggregate`]
-//! (summary rows) → [`output`] (CSV, manifest, atomic writes).
+//! (summary rows) → [`output`] (CSV, manifest, atomic writes) → [`plot`] (charts from the CSVs
+//! alone) → [`report`] (a self-contained report.html).
 
 pub mod activation;
 pub mod aggregate;
@@ -17,7 +18,9 @@ pub mod init;
 pub mod network;
 pub mod output;
 pub mod params;
+pub mod plot;
 pub mod real;
+pub mod report;
 pub mod seed;
 pub mod shard;
 pub mod sim;

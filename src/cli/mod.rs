@@ -1,8 +1,11 @@
 //! Command-line interface (DESIGN contract): one file per subcommand.
 
 mod bench;
+mod compare;
 mod list;
 mod merge;
+mod plot;
+mod report;
 mod run;
 mod weights;
 
@@ -32,6 +35,12 @@ pub enum Command {
     Weights(weights::WeightsArgs),
     /// List every init scheme, preset, nonlinearity and activation with its variance formula.
     List(list::ListArgs),
+    /// Regenerate the charts of results folders from their CSV files alone.
+    Plot(plot::PlotArgs),
+    /// Write RESULTS_DIR/report.html: description, config, every chart and the ratio tables.
+    Report(report::ReportArgs),
+    /// Ad-hoc sweep of inits across depths: terminal table, CSVs and the across-depth chart.
+    Compare(compare::CompareArgs),
 }
 
 /// Parse the command line and run the subcommand. Usage errors exit 2 via clap.
@@ -46,5 +55,8 @@ pub fn run() -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Weights(args) => weights::run(args),
         Command::List(args) => list::run(args),
+        Command::Plot(args) => plot::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Compare(args) => compare::run(args),
     }
 }

@@ -164,6 +164,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         if !args.quiet {
             eprintln!("{file}: wrote {} in {wall:.1} s", out.display());
         }
+        if !args.no_plot {
+            crate::plot::render_after_run(&out, args.quiet)?;
+        }
     }
     Ok(())
 }
