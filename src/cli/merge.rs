@@ -191,5 +191,8 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
         cells.len(),
         args.out.display()
     );
+    if !args.no_plot {
+        crate::plot::render_after_run(&args.out, false)?;
+    }
     Ok(())
 }
