@@ -12,11 +12,11 @@ const LN2_LO: f32 = -2.121_944_4e-4;
 /// eˣ for f32; saturates to 0 below −87.3 and to +inf above 88.7.
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
-    if x.is_nan() {
-        return x;
-    }
+    // No early return (it would stop vectorisation): NaN flows through every step below.
     let xc = x.clamp(-87.336_55, 88.722_84);
-    let n = (xc * LOG2E).round();
+    // Round to nearest by the 1.5·2²³ shifter: plain SSE2 arithmetic, so the loop vectorises
+    // on the baseline x86-64 target (`round` is a libm call there, `roundps` needs SSE4.1).
+    let n = (xc * LOG2E + 12_582_912.0) - 12_582_912.0;
     let r = xc - n * LN2_HI - n * LN2_LO;
     let r2 = r * r;
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
@@ -25,8 +25,9 @@ pub fn exp_f32(x: f32) -> f32 {
         + 5.000_000_1e-1;
     let y = p * r2 + r + 1.0;
     // 2ⁿ in two halves so n = 128 (x near 88.7) does not overflow the exponent field.
-    let n = n as i32;
-    let h = n / 2;
+    // SAFETY: n is an integer in [−126, 128] (x was clamped), so the conversion is exact.
+    let n: i32 = unsafe { n.to_int_unchecked() };
+    let h = n >> 1;
     let s1 = f32::from_bits(((h + 127) as u32) << 23);
     let s2 = f32::from_bits(((n - h + 127) as u32) << 23);
     let v = y * s1 * s2;

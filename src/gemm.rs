@@ -10,14 +10,38 @@
 use crate::real::Real;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Rows of C per block: at least this many, so packing B stays a small fraction of the work.
 const MIN_BLOCK_ROWS: usize = 64;
 
-/// C = A·B, parallel over row blocks of C. `A` is m×k, `B` is k×n, `C` is m×n.
+/// Simulation jobs running now (process-wide). Splitting a product only pays when some
+/// workers are idle; otherwise each block would repack B for nothing. Only speed depends on it.
+static BUSY_JOBS: AtomicUsize = AtomicUsize::new(0);
+
+/// Marks one simulation job as running for as long as it lives.
+pub struct JobGuard;
+
+impl JobGuard {
+    pub fn start() -> JobGuard {
+        BUSY_JOBS.fetch_add(1, Ordering::Relaxed);
+        JobGuard
+    }
+}
+
+impl Drop for JobGuard {
+    fn drop(&mut self) {
+        BUSY_JOBS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// C = A·B, parallel over row blocks of C when workers are idle. `A` is m×k, `B` is k×n, `C` is m×n.
 pub fn gemm<T: Real>(a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>) {
     let m = a.nrows();
-    let blocks = rayon::current_num_threads().min(m / MIN_BLOCK_ROWS).max(1);
+    let threads = rayon::current_num_threads();
+    // Each running job may use its share of the workers.
+    let share = threads / BUSY_JOBS.load(Ordering::Relaxed).max(1);
+    let blocks = share.min(m / MIN_BLOCK_ROWS).max(1);
     if blocks == 1 {
         let mut c = c;
         general_mat_mul(T::one(), &a, &b, T::zero(), &mut c);

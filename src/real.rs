@@ -9,6 +9,9 @@ pub trait Real: LinalgScalar + Float + Send + Sync + std::fmt::Debug + 'static {
     fn f64(self) -> f64;
     /// tanh in this precision: vectorisable Cephes polynomial for f32 (≤ 3 ulp), libm for f64.
     fn tanh_v(self) -> Self;
+    /// One N(0, 1) draw at this precision's resolution: a 32-bit ziggurat for f32
+    /// ([`crate::init::ziggurat`]), rand_distr's 64-bit ziggurat for f64.
+    fn std_normal<R: rand::Rng + ?Sized>(rng: &mut R) -> f64;
     /// eˣ in this precision: vectorisable Cephes polynomial for f32 (≤ 2 ulp), libm for f64.
     fn exp_v(self) -> Self;
     /// (σ(x), 1 − σ(x)), both without cancellation: with e = e⁻ˣ, σ = 1/(1 + e), 1 − σ = e·σ.
@@ -34,6 +37,10 @@ impl Real for f32 {
     fn tanh_v(self) -> f32 {
         crate::fastmath::tanh_f32(self)
     }
+    #[inline]
+    fn std_normal<R: rand::Rng + ?Sized>(rng: &mut R) -> f64 {
+        crate::init::ziggurat::standard_normal(rng)
+    }
     #[inline(always)]
     fn exp_v(self) -> f32 {
         crate::fastmath::exp_f32(self)
@@ -52,6 +59,10 @@ impl Real for f64 {
     #[inline]
     fn tanh_v(self) -> f64 {
         self.tanh()
+    }
+    #[inline]
+    fn std_normal<R: rand::Rng + ?Sized>(rng: &mut R) -> f64 {
+        rand_distr::Distribution::sample(&rand_distr::StandardNormal, rng)
     }
     #[inline]
     fn exp_v(self) -> f64 {

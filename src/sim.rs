@@ -22,8 +22,17 @@ use ndarray::{Array1, Array2, Zip};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-/// Weights are cached between the passes while they take at most this many bytes per job.
-pub const WEIGHT_CACHE_BYTES: usize = 256 << 20;
+/// Weights are always cached between the passes up to this many bytes per job.
+pub const WEIGHT_CACHE_BYTES: u128 = 256 << 20;
+
+/// Whether a job keeps its weights from the forward to the backward pass (else it redraws them
+/// from their streams): when they fit in [`WEIGHT_CACHE_BYTES`] or take at most 4× the stored
+/// pre-activations, so a job's memory stays within 5× what it cannot avoid.
+pub fn keeps_weights(depth: usize, width: usize, batch: usize, bytes: usize) -> bool {
+    let weights = depth as u128 * (width as u128).pow(2) * bytes as u128;
+    let acts = depth as u128 * batch as u128 * width as u128 * bytes as u128;
+    weights <= WEIGHT_CACHE_BYTES || weights <= 4 * acts
+}
 
 /// Everything that determines one cell-trial's numbers.
 #[derive(Debug, Clone)]
@@ -137,6 +146,42 @@ pub fn output_gradient<T: Real>(
     data_matrix(&mut rng, dist, batch, width)
 }
 
+/// Entries per independently seeded block of an i.i.d. weight tensor.
+pub const WEIGHT_BLOCK: usize = 1 << 16;
+
+/// Draw a 2-D weight. I.i.d. schemes fill fixed blocks of [`WEIGHT_BLOCK`] entries in parallel,
+/// block k from ChaCha stream k of the layer's key — the same numbers for any thread count.
+/// Structured schemes (orthogonal, sparse, eye, …) draw the whole tensor from stream 0.
+fn draw_weights<T: Real>(
+    scheme: &crate::init::Scheme,
+    ws: &[usize],
+    rng: rand_chacha::ChaCha8Rng,
+) -> Array2<T> {
+    use rayon::prelude::*;
+    let shape = (ws[0], ws[1]);
+    match scheme.elementwise(ws) {
+        Some(e) => {
+            let mut w = Array2::<T>::zeros(shape);
+            slice_mut(&mut w)
+                .par_chunks_mut(WEIGHT_BLOCK)
+                .enumerate()
+                .for_each(|(k, block)| {
+                    let mut r = rng.clone();
+                    r.set_stream(k as u64);
+                    e.fill(&mut r, block);
+                });
+            w
+        }
+        None => {
+            let mut rng = rng;
+            let v = scheme
+                .sample(ws, &mut rng)
+                .expect("shape validated with the config");
+            Array2::from_shape_vec(shape, v.into_iter().map(T::of).collect()).expect("shape")
+        }
+    }
+}
+
 /// Layer `shape`'s weight and bias: streams keyed by (seed, scheme, shape, trial, layer), so
 /// nets of different depth or activation share their first layers' weights (common random numbers).
 pub fn layer_params<T: Real>(
@@ -150,13 +195,8 @@ pub fn layer_params<T: Real>(
     let dims = format!("{ws:?}");
     let (seed, trial, layer) = (seed.to_string(), trial.to_string(), shape.index.to_string());
     let wname = init.weight.canonical();
-    let mut rng = stream(&["weight", &seed, &wname, &dims, &trial, &layer]);
-    let w = init
-        .weight
-        .sample(&ws, &mut rng)
-        .expect("shape validated with the config");
-    let w =
-        Array2::from_shape_vec((ws[0], ws[1]), w.into_iter().map(T::of).collect()).expect("shape");
+    let rng = stream(&["weight", &seed, &wname, &dims, &trial, &layer]);
+    let w = draw_weights::<T>(&init.weight, &ws, rng);
     let b = bias.then(|| {
         let bname = init.bias.canonical();
         let mut rng = stream(&["bias", &seed, &bname, &dims, &trial, &layer]);
@@ -285,11 +325,7 @@ pub fn simulate_timed<T: Real>(spec: &TrialSpec) -> (TrialResult, f64) {
         spec.width,
         spec.trial,
     );
-    let weight_bytes: usize = shapes
-        .iter()
-        .map(|s| s.fan_in * s.fan_out * std::mem::size_of::<T>())
-        .sum();
-    let keep = weight_bytes <= WEIGHT_CACHE_BYTES;
+    let keep = keeps_weights(spec.depth, spec.width, spec.batch, std::mem::size_of::<T>());
     let mut cache: Vec<Option<Params<T>>> = (0..spec.depth).map(|_| None).collect();
 
     let mut stats: Vec<LayerStats> = shapes

@@ -16,26 +16,38 @@ pub struct Moments {
     pub nonfinite: u64,
 }
 
-/// Σ f(xᵢ) with 8 independent f64 accumulators over chunks of 8 (fixed order: deterministic,
-/// and the compiler vectorises it).
+/// Σ(x − k) and Σ(x − k)² with 8 independent f64 accumulators over chunks of 8 (fixed
+/// order: deterministic, and the compiler vectorises it).
 #[inline(always)]
-fn sum8<T: Real>(data: &[T], f: impl Fn(f64) -> f64) -> f64 {
-    let mut acc = [0.0f64; 8];
+fn shifted_sums<T: Real>(data: &[T], k: f64) -> (f64, f64) {
+    let (mut s1, mut s2) = ([0.0f64; 8], [0.0f64; 8]);
     let chunks = data.chunks_exact(8);
     let rest = chunks.remainder();
     for c in chunks {
-        for k in 0..8 {
-            acc[k] += f(c[k].f64());
+        for j in 0..8 {
+            let d = c[j].f64() - k;
+            s1[j] += d;
+            s2[j] += d * d;
         }
     }
-    let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    let fold = |a: [f64; 8]| ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    let (mut t1, mut t2) = (fold(s1), fold(s2));
     for &x in rest {
-        s += f(x.f64());
+        let d = x.f64() - k;
+        t1 += d;
+        t2 += d * d;
     }
-    s
+    (t1, t2)
 }
 
-/// Moments of `data` pooled over every entry.
+/// Entries used for the pilot mean that shifts the one-pass sums.
+const PILOT: usize = 256;
+
+/// Moments of `data` pooled over every entry, in one pass of shifted sums (Chan, Golub &
+/// LeVeque 1983): with k the mean of the first 256 entries, S₁ = Σ(x−k), S₂ = Σ(x−k)²,
+/// mean = k + S₁/n and Var = S₂/n − (S₁/n)². The shift makes the subtraction harmless
+/// unless |mean − k| is many standard deviations, which a pilot mean of 256 entries is not.
+/// If the result is not finite, or the pilot was far off, a second, centred pass decides.
 pub fn moments<T: Real>(data: &[T]) -> Moments {
     let n = data.len();
     if n == 0 {
@@ -46,18 +58,32 @@ pub fn moments<T: Real>(data: &[T]) -> Moments {
             nonfinite: 0,
         };
     }
-    let sum = sum8(data, |x| x);
-    // A non-finite entry makes the sum non-finite; only then are they counted.
-    let nonfinite = if sum.is_finite() {
+    let nf = n as f64;
+    let pilot = &data[..n.min(PILOT)];
+    let k = pilot.iter().map(|x| x.f64()).sum::<f64>() / pilot.len() as f64;
+    let k = if k.is_finite() { k } else { 0.0 };
+    let (s1, s2) = shifted_sums(data, k);
+    let mut mean = k + s1 / nf;
+    // Rounding can leave a tiny negative; NaN stays NaN.
+    let v = s2 / nf - (s1 / nf).powi(2);
+    let mut var = if v < 0.0 { 0.0 } else { v };
+    let nonfinite = if s1.is_finite() && s2.is_finite() {
+        // Far-off pilot (|mean − k| > 1000 σ): redo the variance centred on the mean.
+        if (s1 / nf).powi(2) > 1e6 * var {
+            let (_, c2) = shifted_sums(data, mean);
+            var = c2 / nf;
+        }
         0
     } else {
-        data.iter().filter(|x| !x.is_finite()).count() as u64
+        let bad = data.iter().filter(|x| !x.is_finite()).count() as u64;
+        if bad == 0 {
+            // Finite entries whose sums overflowed (|x| near f64::MAX): two exact passes.
+            let (c1, _) = shifted_sums(data, 0.0);
+            mean = c1 / nf;
+            var = shifted_sums(data, mean).1 / nf;
+        }
+        bad
     };
-    let mean = sum / n as f64;
-    let var = sum8(data, |x| {
-        let d = x - mean;
-        d * d
-    }) / n as f64;
     Moments {
         mean,
         var,
@@ -97,6 +123,49 @@ mod tests {
         assert_eq!(m.mean, 1e8 + 0.5);
         assert!((m.var - 0.25).abs() < 1e-12, "{}", m.var);
         assert_eq!(m.nonfinite, 0);
+    }
+
+    /// One-pass moments against an exact two-pass reference in the hard cases: a large mean
+    /// with a tiny spread, a pilot that is unrepresentative, and values spanning many decades.
+    #[test]
+    fn one_pass_matches_two_pass() {
+        let exact = |v: &[f64]| {
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            (
+                m,
+                v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64,
+            )
+        };
+        let cases: Vec<Vec<f64>> = vec![
+            (0..10_000)
+                .map(|i| 0.5 + 1e-9 * ((i * 7919) % 101) as f64)
+                .collect(),
+            (0..10_000)
+                .map(|i| if i < 300 { 1e6 } else { (i % 13) as f64 })
+                .collect(),
+            (0..10_000)
+                .map(|i| 10f64.powi((i % 61) - 30) * if i % 2 == 0 { 1.0 } else { -1.0 })
+                .collect(),
+            vec![3.0; 17],
+        ];
+        for v in cases {
+            let m = moments(&v);
+            let (mean, var) = exact(&v);
+            assert!(
+                (m.mean - mean).abs() <= 1e-12 * mean.abs().max(var.sqrt()),
+                "mean {} vs {mean}",
+                m.mean
+            );
+            assert!(
+                (m.var - var).abs() <= 1e-9 * var + 1e-300,
+                "var {} vs {var}",
+                m.var
+            );
+        }
+        let huge = vec![1e308, -1e308, 1e308, -1e308];
+        let m = moments(&huge);
+        assert_eq!(m.nonfinite, 0);
+        assert_eq!(m.mean, 0.0);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use crate::aggregate::CellResult;
 use crate::config::{Cell, Dtype, Experiment};
 use crate::error::bad;
-use crate::sim::{simulate_timed, TrialResult, TrialSpec, WEIGHT_CACHE_BYTES};
+use crate::sim::{keeps_weights, simulate_timed, TrialResult, TrialSpec};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -18,7 +18,11 @@ pub fn job_bytes(exp: &Experiment, cell: &Cell) -> u64 {
     let b = exp.dtype.bytes() as u128;
     let (depth, width, batch) = (cell.depth as u128, cell.width as u128, exp.batch as u128);
     let acts = depth * batch * width * b;
-    let weights = (depth * width * width * b).min(WEIGHT_CACHE_BYTES as u128);
+    let weights = if keeps_weights(cell.depth, cell.width, exp.batch, exp.dtype.bytes()) {
+        depth * width * width * b
+    } else {
+        0
+    };
     let buffers = 8 * batch * width * b + 3 * width * width * b;
     let captures = exp.histograms.as_ref().map_or(0, |h| {
         let layers = h.layers.iter().filter(|&&l| l <= cell.depth).count() as u128;
@@ -37,12 +41,14 @@ pub fn available_bytes() -> Option<u64> {
 
 /// Estimated peak: the `threads` largest jobs at once, plus the kept captures.
 pub fn estimate_bytes(exp: &Experiment, threads: usize) -> u64 {
+    // Every cell has `trials` jobs; at most `threads` run at once: take the largest that many.
     let mut jobs: Vec<u64> = exp.cells().iter().map(|c| job_bytes(exp, c)).collect();
     jobs.sort_unstable_by(|a, b| b.cmp(a));
     let in_flight = jobs
         .iter()
+        .flat_map(|&j| std::iter::repeat_n(j, exp.trials))
         .take(threads.max(1))
-        .fold(0u64, |a, &b| a.saturating_add(b));
+        .fold(0u64, |a, b| a.saturating_add(b));
     in_flight.saturating_add(64 << 20)
 }
 
@@ -162,6 +168,7 @@ pub fn run_cells(
             capture: &capture,
         };
         let start = Instant::now();
+        let _running = crate::gemm::JobGuard::start();
         let (r, weight_secs) = match exp.dtype {
             Dtype::F32 => simulate_timed::<f32>(&spec),
             Dtype::F64 => simulate_timed::<f64>(&spec),

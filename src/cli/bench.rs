@@ -80,6 +80,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     println!("measured f32 GEMM peak: {peak32:.1} GFLOP/s");
 
     println!("\n{:<34} {:>10}", "kernel (1 thread)", "rate");
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     for spec in [
         "kaiming_normal",
         "pytorch_default",
@@ -90,7 +91,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!(
             "{:<34} {:>7.0} M/s",
             format!("weights {spec} {width}²"),
-            weight_rate::<f32>(spec, width, 5)
+            one.install(|| weight_rate::<f32>(spec, width, 5))
         );
     }
     for act in [
@@ -101,7 +102,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!(
             "{:<34} {:>7.0} M/s",
             format!("φ + moments {} 256×1024", act.label()),
-            activation_rate::<f32>(act, 256, 1024, 5)
+            one.install(|| activation_rate::<f32>(act, 256, 1024, 5))
         );
     }
     if args.kernels_only {

@@ -38,7 +38,6 @@ use super::trunc::{trunc_normal_moments, TruncNormal};
 use crate::error::{bad, unknown_name};
 use crate::params::{canonical, Params};
 use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
 
 /// Std of N(0, 1) truncated to [−2, 2]; Keras divides by it so the truncated variance is exact.
 /// Keras writes the literal `0.87962566103423978`, which rounds to this f64.
@@ -655,29 +654,17 @@ impl Scheme {
         if n == 0 {
             return Ok(Vec::new());
         }
+        if let Some(e) = self.elementwise(shape) {
+            let mut out = vec![0.0; n];
+            e.fill(rng, &mut out);
+            return Ok(out);
+        }
         let normal = |rng: &mut R, mean: f64, std: f64| -> Vec<f64> {
-            (0..n)
-                .map(|_| {
-                    let z: f64 = StandardNormal.sample(rng);
-                    mean + std * z
-                })
-                .collect()
-        };
-        let uniform = |rng: &mut R, a: f64, b: f64| -> Vec<f64> {
-            (0..n)
-                .map(|_| {
-                    let u: f64 = rng.random();
-                    a + (b - a) * u
-                })
-                .collect()
+            let mut out = vec![0.0; n];
+            Elementwise::Normal { mean, std }.fill(rng, &mut out);
+            out
         };
         Ok(match *self {
-            Scheme::Uniform { a, b } => uniform(rng, a, b),
-            Scheme::Normal { mean, std } => normal(rng, mean, std),
-            Scheme::TruncNormal { mean, std, a, b } => {
-                let t = TruncNormal::new(mean, std, a, b);
-                (0..n).map(|_| t.sample(rng)).collect()
-            }
             Scheme::Constant { val } => vec![val; n],
             Scheme::Ones => vec![1.0; n],
             Scheme::Zeros => vec![0.0; n],
@@ -705,28 +692,6 @@ impl Scheme {
                 }
                 w
             }
-            Scheme::XavierUniform { .. } | Scheme::KaimingUniform { .. } => {
-                let bound = self.bound(shape).expect("fan-based bound");
-                uniform(rng, -bound, bound)
-            }
-            Scheme::XavierNormal { .. } | Scheme::KaimingNormal { .. } => {
-                let std = self.std(shape).expect("fan-based std");
-                normal(rng, 0.0, std)
-            }
-            Scheme::VarianceScaling { distribution, .. } => {
-                let std = self.std(shape).expect("fan-based std");
-                match distribution {
-                    VsDistribution::TruncatedNormal => {
-                        let t = TruncNormal::new(0.0, std, -2.0 * std, 2.0 * std);
-                        (0..n).map(|_| t.sample(rng)).collect()
-                    }
-                    VsDistribution::UntruncatedNormal => normal(rng, 0.0, std),
-                    VsDistribution::Uniform => {
-                        let bound = 3f64.sqrt() * std;
-                        uniform(rng, -bound, bound)
-                    }
-                }
-            }
             Scheme::Orthogonal { gain } => {
                 let rows = shape[0];
                 let cols = n / rows;
@@ -749,7 +714,85 @@ impl Scheme {
                 }
                 w
             }
+            _ => unreachable!("elementwise schemes are drawn above"),
         })
+    }
+
+    /// The i.i.d. per-entry distribution of schemes that draw every entry independently
+    /// (uniform, normal, trunc_normal, xavier_*, kaiming_*, variance_scaling); `None` for the
+    /// structured ones (constant, eye, dirac, orthogonal, sparse). Shape must be valid.
+    pub fn elementwise(&self, shape: &[usize]) -> Option<Elementwise> {
+        Some(match *self {
+            Scheme::Uniform { a, b } => Elementwise::Uniform { a, b },
+            Scheme::Normal { mean, std } => Elementwise::Normal { mean, std },
+            Scheme::TruncNormal { mean, std, a, b } => {
+                Elementwise::Trunc(TruncNormal::new(mean, std, a, b))
+            }
+            Scheme::XavierUniform { .. } | Scheme::KaimingUniform { .. } => {
+                let bound = self.bound(shape)?;
+                Elementwise::Uniform {
+                    a: -bound,
+                    b: bound,
+                }
+            }
+            Scheme::XavierNormal { .. } | Scheme::KaimingNormal { .. } => Elementwise::Normal {
+                mean: 0.0,
+                std: self.std(shape)?,
+            },
+            Scheme::VarianceScaling { distribution, .. } => {
+                let std = self.std(shape)?;
+                match distribution {
+                    VsDistribution::TruncatedNormal => {
+                        Elementwise::Trunc(TruncNormal::new(0.0, std, -2.0 * std, 2.0 * std))
+                    }
+                    VsDistribution::UntruncatedNormal => Elementwise::Normal { mean: 0.0, std },
+                    VsDistribution::Uniform => {
+                        let bound = 3f64.sqrt() * std;
+                        Elementwise::Uniform {
+                            a: -bound,
+                            b: bound,
+                        }
+                    }
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// A per-entry distribution from which every entry is drawn independently.
+#[derive(Debug, Clone)]
+pub enum Elementwise {
+    /// a + (b − a)·u, u ~ U[0, 1).
+    Uniform {
+        a: f64,
+        b: f64,
+    },
+    /// mean + std·z, z ~ N(0, 1) (ziggurat: 32-bit for f32 tensors, 64-bit for f64).
+    Normal {
+        mean: f64,
+        std: f64,
+    },
+    Trunc(TruncNormal),
+}
+
+impl Elementwise {
+    /// Fill `out` with independent draws, in order, converted to `T`.
+    pub fn fill<T: crate::real::Real, R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [T]) {
+        match self {
+            Elementwise::Uniform { a, b } => {
+                let w = b - a;
+                out.iter_mut().for_each(|o| {
+                    let u: f64 = rng.random();
+                    *o = T::of(a + w * u);
+                })
+            }
+            Elementwise::Normal { mean, std } => out.iter_mut().for_each(|o| {
+                let z = T::std_normal(rng);
+                *o = T::of(mean + std * z);
+            }),
+            Elementwise::Trunc(t) => out.iter_mut().for_each(|o| *o = T::of(t.sample(rng))),
+        }
     }
 }
 
