@@ -230,6 +230,24 @@ impl Activation {
     /// sigmoid and SiLU run in the element type (vectorised; f32 through [`crate::fastmath`]),
     /// the others through the f64 formulas above.
     pub fn forward_slice<T: Real>(&self, y: &[T], x: &mut [T]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.forward_slice_avx2(y, x) };
+        }
+        self.forward_slice_any(y, x)
+    }
+
+    /// [`Self::forward_slice`] compiled for AVX2 (same IEEE operations, so the same bits).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn forward_slice_avx2<T: Real>(&self, y: &[T], x: &mut [T]) {
+        self.forward_slice_any(y, x)
+    }
+
+    #[inline(always)]
+    fn forward_slice_any<T: Real>(&self, y: &[T], x: &mut [T]) {
+        #[inline(always)]
         fn map<T: Real>(y: &[T], x: &mut [T], f: impl Fn(T) -> T) {
             x.iter_mut().zip(y).for_each(|(xi, &yi)| *xi = f(yi));
         }
@@ -259,6 +277,24 @@ impl Activation {
 
     /// x = φ(y) and d = φ′(y) elementwise in one pass.
     pub fn forward_deriv_slice<T: Real>(&self, y: &[T], x: &mut [T], d: &mut [T]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.forward_deriv_slice_avx2(y, x, d) };
+        }
+        self.forward_deriv_slice_any(y, x, d)
+    }
+
+    /// [`Self::forward_deriv_slice`] compiled for AVX2 (same IEEE operations, so the same bits).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn forward_deriv_slice_avx2<T: Real>(&self, y: &[T], x: &mut [T], d: &mut [T]) {
+        self.forward_deriv_slice_any(y, x, d)
+    }
+
+    #[inline(always)]
+    fn forward_deriv_slice_any<T: Real>(&self, y: &[T], x: &mut [T], d: &mut [T]) {
+        #[inline(always)]
         fn map2<T: Real>(y: &[T], x: &mut [T], d: &mut [T], f: impl Fn(T) -> (T, T)) {
             x.iter_mut()
                 .zip(d.iter_mut())

@@ -12,6 +12,11 @@ pub trait Real: LinalgScalar + Float + Send + Sync + std::fmt::Debug + 'static {
     /// One N(0, 1) draw at this precision's resolution: a 32-bit ziggurat for f32
     /// ([`crate::init::ziggurat`]), rand_distr's 64-bit ziggurat for f64.
     fn std_normal<R: rand::Rng + ?Sized>(rng: &mut R) -> f64;
+    /// out[i] = mean + std·zᵢ with the draws of [`Real::std_normal`], in order.
+    fn fill_normal<R: rand::Rng + ?Sized>(rng: &mut R, mean: f64, std: f64, out: &mut [Self]) {
+        out.iter_mut()
+            .for_each(|o| *o = Self::of(mean + std * Self::std_normal(rng)));
+    }
     /// eˣ in this precision: vectorisable Cephes polynomial for f32 (≤ 2 ulp), libm for f64.
     fn exp_v(self) -> Self;
     /// (σ(x), 1 − σ(x)), both without cancellation: with e = e⁻ˣ, σ = 1/(1 + e), 1 − σ = e·σ.
@@ -40,6 +45,9 @@ impl Real for f32 {
     #[inline]
     fn std_normal<R: rand::Rng + ?Sized>(rng: &mut R) -> f64 {
         crate::init::ziggurat::standard_normal(rng)
+    }
+    fn fill_normal<R: rand::Rng + ?Sized>(rng: &mut R, mean: f64, std: f64, out: &mut [f32]) {
+        crate::init::ziggurat::fill_normal(rng, mean, std, out)
     }
     #[inline(always)]
     fn exp_v(self) -> f32 {

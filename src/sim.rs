@@ -21,6 +21,7 @@ use crate::stats::moments;
 use ndarray::{Array1, Array2, Zip};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
+use std::rc::Rc;
 
 /// Weights are always cached between the passes up to this many bytes per job.
 pub const WEIGHT_CACHE_BYTES: u128 = 256 << 20;
@@ -222,7 +223,7 @@ pub fn forward<T: Real>(
     act: Activation,
     x0: &Array2<T>,
     depth: usize,
-    params: &mut dyn FnMut(usize) -> Params<T>,
+    params: &mut dyn FnMut(usize) -> Rc<Params<T>>,
     visit: &mut LayerVisitor<'_, T>,
 ) -> Vec<Array2<T>> {
     let batch = x0.nrows();
@@ -262,7 +263,7 @@ pub fn backward<T: Real>(
     x0: &Array2<T>,
     ys: &[Array2<T>],
     g: &Array2<T>,
-    params: &mut dyn FnMut(usize) -> Params<T>,
+    params: &mut dyn FnMut(usize) -> Rc<Params<T>>,
     visit: &mut LayerVisitor<'_, T>,
 ) {
     let depth = ys.len();
@@ -326,7 +327,7 @@ pub fn simulate_timed<T: Real>(spec: &TrialSpec) -> (TrialResult, f64) {
         spec.trial,
     );
     let keep = keeps_weights(spec.depth, spec.width, spec.batch, std::mem::size_of::<T>());
-    let mut cache: Vec<Option<Params<T>>> = (0..spec.depth).map(|_| None).collect();
+    let mut cache: Vec<Option<Rc<Params<T>>>> = (0..spec.depth).map(|_| None).collect();
 
     let mut stats: Vec<LayerStats> = shapes
         .iter()
@@ -348,9 +349,9 @@ pub fn simulate_timed<T: Real>(spec: &TrialSpec) -> (TrialResult, f64) {
 
     let ys = {
         let mut gen = |l: usize| {
-            let p = draw(&shapes[l - 1]);
+            let p = Rc::new(draw(&shapes[l - 1]));
             if keep {
-                cache[l - 1] = Some(p.clone());
+                cache[l - 1] = Some(Rc::clone(&p));
             }
             p
         };
@@ -379,7 +380,7 @@ pub fn simulate_timed<T: Real>(spec: &TrialSpec) -> (TrialResult, f64) {
     };
     let mut gen = |l: usize| match cache[l - 1].take() {
         Some(p) => p,
-        None => draw(&shapes[l - 1]),
+        None => Rc::new(draw(&shapes[l - 1])),
     };
     backward(
         spec.activation,
@@ -446,17 +447,21 @@ mod tests {
                 .map(|_| randm(1, width).row(0).to_owned())
                 .collect();
             let loss = |ws: &[Array2<f64>], bs: &[Array1<f64>]| {
-                let mut get = |l: usize| Params {
-                    w: ws[l - 1].clone(),
-                    b: Some(bs[l - 1].clone()),
+                let mut get = |l: usize| {
+                    Rc::new(Params {
+                        w: ws[l - 1].clone(),
+                        b: Some(bs[l - 1].clone()),
+                    })
                 };
                 let ys = forward(act, &x0, depth, &mut get, &mut |_, _, _| {});
                 let xl = ys[depth - 1].mapv(|y| act.f(y));
                 (&xl * &g).sum()
             };
-            let mut get = |l: usize| Params {
-                w: ws[l - 1].clone(),
-                b: Some(bs[l - 1].clone()),
+            let mut get = |l: usize| {
+                Rc::new(Params {
+                    w: ws[l - 1].clone(),
+                    b: Some(bs[l - 1].clone()),
+                })
             };
             let ys = forward(act, &x0, depth, &mut get, &mut |_, _, _| {});
             let mut grads = vec![Array2::zeros((0, 0)); depth];

@@ -787,10 +787,7 @@ impl Elementwise {
                     *o = T::of(a + w * u);
                 })
             }
-            Elementwise::Normal { mean, std } => out.iter_mut().for_each(|o| {
-                let z = T::std_normal(rng);
-                *o = T::of(mean + std * z);
-            }),
+            Elementwise::Normal { mean, std } => T::fill_normal(rng, *mean, *std, out),
             Elementwise::Trunc(t) => out.iter_mut().for_each(|o| *o = T::of(t.sample(rng))),
         }
     }

@@ -54,7 +54,18 @@ fn tables() -> &'static Tables {
 /// One N(0, 1) draw.
 #[inline]
 pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    draw(tables(), rng)
+}
+
+/// out[i] = mean + std·zᵢ for i.i.d. N(0, 1) draws zᵢ, in order.
+pub fn fill_normal<R: Rng + ?Sized>(rng: &mut R, mean: f64, std: f64, out: &mut [f32]) {
     let t = tables();
+    out.iter_mut()
+        .for_each(|o| *o = (mean + std * draw(t, rng)) as f32);
+}
+
+#[inline(always)]
+fn draw<R: Rng + ?Sized>(t: &Tables, rng: &mut R) -> f64 {
     loop {
         let u = rng.next_u32();
         let i = (u & 127) as usize;
