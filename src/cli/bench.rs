@@ -18,7 +18,7 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Workload experiment files (default: experiments/bench/w1.toml w2.toml w3.toml).
+    /// Workload experiment files (default: experiments/bench/w1, w2, w3 and w1_f64).
     #[arg(value_name = "WORKLOAD.toml")]
     pub workloads: Vec<PathBuf>,
     /// Worker threads (default: all cores).
@@ -55,7 +55,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         (256, 2048, 2048),
         (1024, 1024, 1024),
     ];
-    let mut peak32: f64 = 0.0;
+    let (mut peak32, mut peak64): (f64, f64) = (0.0, 0.0);
     println!(
         "\n{:<34} {:>10} {:>10}",
         "GEMM m×k·k×n", "f32 GF/s", "f64 GF/s"
@@ -68,6 +68,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             )
         });
         peak32 = peak32.max(g32);
+        peak64 = peak64.max(g64);
         println!(
             "{:<34} {:>10.1} {:>10.1}",
             format!("{m}×{k}·{k}×{n} ({threads} threads)"),
@@ -77,7 +78,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let single = gemm_gflops::<f32>(256, 512, 512, 5);
     println!("{:<34} {:>10.1}", "256×512·512×512 (1 thread)", single);
-    println!("measured f32 GEMM peak: {peak32:.1} GFLOP/s");
+    println!("measured GEMM peak: f32 {peak32:.1} GFLOP/s, f64 {peak64:.1} GFLOP/s");
 
     println!("\n{:<34} {:>10}", "kernel (1 thread)", "rate");
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
@@ -110,7 +111,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
 
     let workloads = if args.workloads.is_empty() {
-        ["w1", "w2", "w3"]
+        ["w1", "w2", "w3", "w1_f64"]
             .iter()
             .map(|w| PathBuf::from(format!("experiments/bench/{w}.toml")))
             .collect()
@@ -147,12 +148,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let wall = t.elapsed().as_secs_f64();
         let m: Manifest = serde_json::from_slice(&std::fs::read(out.join("manifest.json"))?)?;
         let gflops = workload_flops(&exp) / m.wall_seconds / 1e9;
+        let peak = match exp.dtype {
+            crate::config::Dtype::F32 => peak32,
+            crate::config::Dtype::F64 => peak64,
+        };
         println!(
             "{:<6} {:>8.2} {:>9.1} {:>7.0}% {:>8.2}s {:>8.1}% {:>11} {:>11}",
             exp.name,
             wall,
             gflops,
-            100.0 * gflops / peak32,
+            100.0 * gflops / peak,
             m.weight_seconds,
             100.0 * m.weight_seconds / m.compute_seconds.max(1e-9),
             m.peak_rss_bytes.map(gib).unwrap_or_else(|| "?".into()),
