@@ -59,7 +59,8 @@ pub fn check_owner(dir: &Path, exp: &Experiment, force: bool) -> anyhow::Result<
             dir.display()
         )));
     }
-    let manifest = read_manifest(dir).map_err(|e| bad(format!("{e}; pass --force to overwrite the folder")))?;
+    let manifest = read_manifest(dir)
+        .map_err(|e| bad(format!("{e}; pass --force to overwrite the folder")))?;
     match manifest {
         Some(m) if m.experiment != exp.name => Err(bad(format!(
             "{}: holds results of experiment '{}', not '{}'; choose another --out or pass --force to overwrite",
