@@ -76,8 +76,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             g64
         );
     }
-    let single = gemm_gflops::<f32>(256, 512, 512, 5);
-    println!("{:<34} {:>10.1}", "256×512·512×512 (1 thread)", single);
     println!("measured GEMM peak: f32 {peak32:.1} GFLOP/s, f64 {peak64:.1} GFLOP/s");
 
     println!("\n{:<34} {:>10}", "kernel (1 thread)", "rate");
@@ -121,8 +119,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("locating the initlab binary")?;
     let tmp = std::env::temp_dir().join(format!("initlab-bench-{}", std::process::id()));
     println!(
-        "\n{:<6} {:>8} {:>9} {:>8} {:>9} {:>9} {:>11} {:>11}",
-        "load", "wall s", "GFLOP/s", "÷ peak", "weights", "weight %", "peak RSS", "estimate"
+        "\n{:<7} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9} {:>11} {:>11}",
+        "load",
+        "wall s",
+        "GFLOP/s",
+        "÷ peak",
+        "÷ shape",
+        "weights",
+        "weight %",
+        "peak RSS",
+        "estimate"
     );
     for w in &workloads {
         let exp = Experiment::load(w)?;
@@ -152,12 +158,19 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             crate::config::Dtype::F32 => peak32,
             crate::config::Dtype::F64 => peak64,
         };
+        // The same GEMM at this workload's own layer shape, same threads, measured now.
+        let (b, w) = (exp.batch, exp.widths[0]);
+        let shape_rate = pool.install(|| match exp.dtype {
+            crate::config::Dtype::F32 => gemm_gflops::<f32>(b, w, w, 5),
+            crate::config::Dtype::F64 => gemm_gflops::<f64>(b, w, w, 3),
+        });
         println!(
-            "{:<6} {:>8.2} {:>9.1} {:>7.0}% {:>8.2}s {:>8.1}% {:>11} {:>11}",
+            "{:<7} {:>8.2} {:>9.1} {:>7.0}% {:>8.0}% {:>8.2}s {:>8.1}% {:>11} {:>11}",
             exp.name,
             wall,
             gflops,
             100.0 * gflops / peak,
+            100.0 * gflops / shape_rate,
             m.weight_seconds,
             100.0 * m.weight_seconds / m.compute_seconds.max(1e-9),
             m.peak_rss_bytes.map(gib).unwrap_or_else(|| "?".into()),
