@@ -3,7 +3,8 @@
 //! Data flow: [`config`] (TOML → validated [`config::Experiment`]) → [`sweep`] (cells × trials,
 //! seeded by content via [`seed`], run on rayon) → [`sim`] (forward and backward pass of a
 //! [`network`] with an [`init`] and an [`activation`], per-layer [`stats`]) → [`aggregate`]
-//! (summary rows) → [`output`] (CSV, manifest, atomic writes).
+//! (summary rows, beside the predictions of [`theory`]) → [`output`] (CSV, manifest, atomic
+//! writes).
 
 pub mod activation;
 pub mod aggregate;
@@ -19,3 +20,4 @@ pub mod seed;
 pub mod sim;
 pub mod stats;
 pub mod sweep;
+pub mod theory;
