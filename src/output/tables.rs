@@ -15,7 +15,7 @@ pub const SUMMARY_METRICS: &[&str] = &["preact_var", "act_sq_mean", "grad_var", 
 
 pub const CELLS_HEADER: &[&str] = &[
     "experiment", "network", "activation", "init", "depth", "width", "batch", "trials", "forward_ratio",
-    "backward_ratio", "theory_forward_ratio", "theory_backward_ratio", "nonfinite_layers",
+    "backward_ratio", "theory_forward_ratio", "theory_backward_ratio", "nonfinite_layers", "theory_max_abs_log10",
 ];
 
 pub const HIST_HEADER: &[&str] = &[
@@ -81,7 +81,7 @@ fn to_bytes(header: &[String], rows: impl Iterator<Item = Vec<String>>) -> anyho
     for row in rows {
         w.write_record(&row)?;
     }
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn strings(h: &[&str]) -> Vec<String> {
@@ -118,7 +118,7 @@ pub fn layers_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Ve
 pub fn summary_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
     let rows = results.iter().flat_map(|r| {
         let prefix = cell_prefix(exp, r);
-        r.summary_rows().into_iter().map(move |s| {
+        r.summary_rows(exp).into_iter().map(move |s| {
             let mut row = prefix.clone();
             row.push(s.layer.to_string());
             row.push(s.trials.to_string());
@@ -135,7 +135,7 @@ pub fn summary_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<V
 
 pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
     let rows = results.iter().map(|r| {
-        let s = r.cell_summary();
+        let s = r.cell_summary(exp);
         let mut row = cell_prefix(exp, r);
         row.extend([
             s.trials.to_string(),
@@ -144,6 +144,7 @@ pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec
             opt(s.theory_forward_ratio),
             opt(s.theory_backward_ratio),
             s.nonfinite_layers.to_string(),
+            opt(s.theory_max_abs_log10),
         ]);
         row
     });
