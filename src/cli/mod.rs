@@ -1,6 +1,7 @@
 //! Command-line interface (DESIGN contract): one file per subcommand.
 
 mod run;
+pub mod theory;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +21,9 @@ pub struct Cli {
 pub enum Command {
     /// Run experiment files: simulate every cell × trial and write results/<name>/.
     Run(run::RunArgs),
+    /// Theory for an activation and an init (or σ_w², σ_b²): q*, c*, χ1, depth scales, phase,
+    /// and with --depth the per-layer predicted variances.
+    Theory(theory::TheoryArgs),
 }
 
 /// Parse the command line and run the subcommand. Usage errors exit 2 via clap.
@@ -30,5 +34,6 @@ pub fn run() -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Theory(args) => theory::run(args),
     }
 }
