@@ -8,6 +8,8 @@
 //! With `--init`, σ_w² = N·Var[w] and σ_b² = Var[b], μ = E[b] for a square N × N layer
 //! (`--width`, default 512: it matters for schemes not scaled by the fan, e.g. `normal`).
 //! With `--sigma-w2`, the mean-field parameters are taken as given (zero-mean bias).
+//! With `--phase-out DIR` instead of either, the phase-diagram files of [`crate::theory::phase`]
+//! (`phase.csv`, `critical_line.csv`) are written to DIR.
 
 use crate::activation::Activation;
 use crate::error::bad;
@@ -15,12 +17,13 @@ use crate::init::Init;
 use crate::network::mlp;
 use crate::output::tables::num;
 use crate::theory::meanfield::{critical_sigma_w2, mean_field, Params};
+use crate::theory::phase::{write_phase, PhaseGrid};
 use crate::theory::recursion::{layer_init, propagate, LayerInit};
 use clap::{ArgGroup, Args};
 use std::fmt::Write as _;
 
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("weights").required(true).args(["init", "sigma_w2"])))]
+#[command(group(ArgGroup::new("weights").required(true).args(["init", "sigma_w2", "phase_out"])))]
 pub struct TheoryArgs {
     /// Activation: a name (`tanh`) or an inline table (`name = "leaky_relu", negative_slope = 0.2`).
     #[arg(long, value_name = "A")]
@@ -53,6 +56,10 @@ pub struct TheoryArgs {
         allow_negative_numbers = true
     )]
     pub input_std: f64,
+    /// Instead: compute the activation's phase diagram on the standard grid (σ_w² 0.5–4.5,
+    /// σ_b² 0–0.5) and write DIR/phase.csv and DIR/critical_line.csv (for the phase chart).
+    #[arg(long = "phase-out", value_name = "DIR", conflicts_with_all = ["init", "sigma_w2", "sigma_b2", "depth"])]
+    pub phase_out: Option<std::path::PathBuf>,
     /// Std of the output gradient g injected at the last layer.
     #[arg(
         long = "output-grad-std",
@@ -145,6 +152,21 @@ pub fn report(args: &TheoryArgs) -> anyhow::Result<String> {
 }
 
 pub fn run(args: TheoryArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.phase_out {
+        let act = Activation::parse(&args.activation, "--activation")?;
+        if dir.exists() && !dir.is_dir() {
+            return Err(bad(format!(
+                "--phase-out {}: exists and is not a folder",
+                dir.display()
+            )));
+        }
+        write_phase(dir, act, &PhaseGrid::standard())?;
+        eprintln!(
+            "wrote {0}/phase.csv and {0}/critical_line.csv",
+            dir.display()
+        );
+        return Ok(());
+    }
     let text = report(&args)?;
     print!("{text}");
     Ok(())

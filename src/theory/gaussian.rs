@@ -19,7 +19,7 @@
 //! i.e. E[z·φ·φ′]/√q — equal to E[φ′² + φ·φ″] (Schoenholz et al. 2017, Eq. 6) but without φ″,
 //! which for ELU/SELU/ReLU would hold a delta at the kink (multiplied by φ(0) = 0).
 
-use super::quadrature::{normal_expect, split_expect, Feature};
+use super::quadrature::{normal_expect, Feature};
 use crate::activation::{Activation, SELU_ALPHA, SELU_LAMBDA, SOFTPLUS_THRESHOLD};
 use crate::init::trunc::{norm_cdf, norm_pdf};
 
@@ -186,12 +186,7 @@ fn numeric_scaled(act: Activation, what: Moment, m: f64, s: f64, scale: f64) -> 
         return at_point(act, what, m);
     }
     let h = |z: f64| f(m + s * z);
-    let (kinks, features) = (z_kinks(act, m, s), [centre(act, m, s)]);
-    if s > GH_MAX_STRIP_RATIO * strip(act) {
-        // Gauss–Hermite cannot resolve φ at this scale: go straight to the split rule.
-        return split_expect(&h, &kinks, &features, scale);
-    }
-    normal_expect(&h, &kinks, &features, scale)
+    normal_expect(&h, &z_kinks(act, m, s), &[centre(act, m, s)], scale)
 }
 
 /// φ(m + s·z) varies fastest around z = −m/s (every activation here bends at x = 0), on the
@@ -203,10 +198,12 @@ fn centre(act: Activation, m: f64, s: f64) -> Feature {
     }
 }
 
-/// Half-width d of the strip |Im x| < d around the real axis where φ is analytic (tanh: poles
-/// at ±iπ/2; sigmoid, SiLU: ±iπ; softplus: ±iπ/β; GELU is entire but grows like e^{(Im x)²/2},
-/// which costs Gauss–Hermite as much as poles at ~±iπ/2). Gauss–Hermite on φ(m + s·z) converges
-/// like e^{−c·(d/s)·√n}; the measured threshold for 1e-12 with 64 nodes is d/s ≳ 2.
+/// φ's own length scale: the half-width d of the strip |Im x| < d around the real axis where φ
+/// is analytic (tanh: poles at ±iπ/2; sigmoid, SiLU: ±iπ; softplus: ±iπ/β; GELU is entire but
+/// grows like e^{(Im x)²/2}, which costs Gauss–Hermite as much as poles at ~±iπ/2; the
+/// piecewise ones bend on the scale ~1 of eˣ). Gauss–Hermite on φ(m + s·z) converges like
+/// e^{−c·(d/s)·√n}; with 64 nodes it reaches 1e-12 for d/s ≳ 2 (see
+/// [`super::quadrature::GH_MIN_WIDTH`]).
 fn strip(act: Activation) -> f64 {
     use std::f64::consts::{FRAC_PI_2, PI};
     match act {
@@ -215,9 +212,6 @@ fn strip(act: Activation) -> f64 {
         _ => FRAC_PI_2,
     }
 }
-
-/// Above s = this × [`strip`], [`numeric_scaled`] skips the Gauss–Hermite attempt.
-const GH_MAX_STRIP_RATIO: f64 = 0.5;
 
 /// E[F(y)] for y ~ N(m, s²) (s ≥ 0): closed form where available, else quadrature.
 pub fn expect(act: Activation, what: Moment, m: f64, s: f64) -> f64 {

@@ -642,3 +642,98 @@ weight = "ones"
         );
     }
 }
+
+/// `initlab theory`'s report: the contract keys, then (with --depth) a blank line and the CSV.
+#[test]
+fn theory_cli_report_format() {
+    use crate::cli::theory::{report, TheoryArgs};
+    let args = TheoryArgs {
+        activation: "relu".into(),
+        init: Some("kaiming_normal".into()),
+        sigma_w2: None,
+        sigma_b2: None,
+        depth: Some(3),
+        width: 256,
+        input_std: 1.0,
+        output_grad_std: 1.0,
+        phase_out: None,
+    };
+    let text = report(&args).unwrap();
+    let (head, table) = text.split_once("\n\n").expect("blank line before the CSV");
+    let keys: Vec<(&str, &str)> = head
+        .lines()
+        .map(|l| l.split_once(": ").expect("key: value"))
+        .collect();
+    for k in ["q_star", "c_star", "chi1", "xi_q", "xi_c", "phase"] {
+        assert!(
+            keys.iter().any(|(key, _)| *key == k),
+            "missing {k} in\n{head}"
+        );
+    }
+    let get = |k: &str| keys.iter().find(|(key, _)| *key == k).unwrap().1;
+    assert_eq!(get("phase"), "critical");
+    assert!((get("chi1").parse::<f64>().unwrap() - 1.0).abs() < 1e-12);
+    let mut lines = table.lines();
+    assert_eq!(lines.next(), Some("layer,preact_var,grad_var"));
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows.iter()
+            .all(|r| (r[1] - 2.0).abs() < 1e-12 && (r[2] - 0.5).abs() < 1e-12),
+        "{rows:?}"
+    );
+    // Without --depth: key lines only; bad input is exit-2 material.
+    let text = report(&TheoryArgs {
+        depth: None,
+        init: None,
+        sigma_w2: Some(0.5),
+        ..args
+    })
+    .unwrap();
+    assert!(
+        !text.contains("\n\n") && text.contains("phase: ordered\n"),
+        "{text}"
+    );
+    let bad = TheoryArgs {
+        activation: "tanh".into(),
+        init: Some("ones".into()),
+        sigma_w2: None,
+        sigma_b2: None,
+        depth: None,
+        width: 16,
+        input_std: 1.0,
+        output_grad_std: 1.0,
+        phase_out: None,
+    };
+    let e = report(&bad).unwrap_err();
+    assert!(
+        crate::error::is_bad_input(&e) && e.to_string().contains("weight mean"),
+        "{e}"
+    );
+}
+
+/// The phase-diagram files: headers, one row per grid point, phases consistent with χ1, and the
+/// critical line of tanh at σ_b² = 0 at σ_w² = 1.
+#[test]
+fn theory_phase_files() {
+    use super::phase::{write_phase, PhaseGrid, PHASE_HEADER};
+    let dir = tempfile::tempdir().unwrap();
+    let grid = PhaseGrid::linear(0.5, 3.0, 6, 0.0, 0.2, 3);
+    write_phase(dir.path(), Activation::Tanh, &grid).unwrap();
+    let phase = std::fs::read_to_string(dir.path().join("phase.csv")).unwrap();
+    let mut lines = phase.lines();
+    assert_eq!(lines.next().unwrap(), PHASE_HEADER.join(","));
+    assert!(PHASE_HEADER.starts_with(&["sigma_w2", "sigma_b2", "chi1", "xi_c", "q_star"]));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 18);
+    for r in &rows {
+        let chi1: f64 = r[2].parse().unwrap();
+        assert_eq!(r[7], Phase::of(chi1).name(), "{r:?}");
+    }
+    let line = std::fs::read_to_string(dir.path().join("critical_line.csv")).unwrap();
+    let first = line.lines().nth(1).unwrap();
+    let w: f64 = first.split(',').nth(1).unwrap().parse().unwrap();
+    assert!(first.starts_with("0,") && (w - 1.0).abs() < 1e-5, "{line}");
+}
