@@ -2,7 +2,7 @@
 //! weight and bias statistics, and the widths. No simulation, no I/O (except [`phase::write_phase`]).
 //!
 //! - [`quadrature`]: Gauss–Hermite nodes and weights (computed here), split adaptive
-//!   Gauss–Legendre for kinks and steep integrands.
+//!   Gauss–Kronrod for kinks and steep integrands.
 //! - [`gaussian`]: E[φ], E[φ²], E[φ′], E[φ′²], d/dq E[φ²] and the two-point expectations under a
 //!   Gaussian pre-activation; closed forms for linear/ReLU/leaky ReLU/ELU/SELU.
 //! - [`recursion`]: He et al. 2015 (Eq. 7–9, 11–13) and Glorot & Bengio 2010 (Eq. 5–6)
