@@ -1,9 +1,10 @@
 //! From raw trial results to the rows of `summary.csv`, `cells.csv` and `hist.csv`.
 //! Pure computation over [`CellResult`]s; the writers in [`crate::output`] format them.
 
-use crate::config::Cell;
+use crate::config::{Cell, Experiment};
 use crate::sim::TrialResult;
 use crate::stats::describe;
+use crate::theory::{self, LayerPrediction};
 
 /// All trials of one cell, in trial order, with the cell's histograms (the raw captures are
 /// binned as soon as the cell is complete and then dropped).
@@ -65,6 +66,9 @@ pub struct CellSummary {
     pub theory_backward_ratio: Option<f64>,
     /// Layers where any trial met a non-finite value.
     pub nonfinite_layers: usize,
+    /// Largest |log10(measured/theory)| over layers, forward (preact_var) and backward
+    /// (grad_var), measured = mean over trials.
+    pub theory_max_abs_log10: Option<f64>,
 }
 
 /// One `hist.csv` row (less the cell columns).
@@ -98,8 +102,15 @@ impl CellResult {
         }
     }
 
-    pub fn summary_rows(&self) -> Vec<SummaryRow> {
+    /// The theory's per-layer predictions for this cell; `None` where no theory applies
+    /// (see [`crate::theory`]).
+    pub fn theory(&self, exp: &Experiment) -> Option<Vec<LayerPrediction>> {
+        theory::cell_predictions(exp, &self.cell).ok()
+    }
+
+    pub fn summary_rows(&self, exp: &Experiment) -> Vec<SummaryRow> {
         let depth = self.cell.depth;
+        let theory = self.theory(exp);
         (0..depth)
             .map(|i| {
                 let col = |f: &dyn Fn(&crate::sim::LayerStats) -> f64| {
@@ -118,14 +129,37 @@ impl CellResult {
                     act_sq_mean: col(&|s| s.act_sq_mean),
                     grad_var: col(&|s| s.grad_var),
                     weight_grad_var: col(&|s| s.weight_grad_var),
-                    theory_preact_var: None,
-                    theory_grad_var: None,
+                    theory_preact_var: theory.as_ref().map(|t| t[i].preact_var),
+                    theory_grad_var: theory.as_ref().map(|t| t[i].grad_var),
                 }
             })
             .collect()
     }
 
-    pub fn cell_summary(&self) -> CellSummary {
+    /// The `cells.csv` row: measured ratios beside the theory's.
+    pub fn cell_summary(&self, exp: &Experiment) -> CellSummary {
+        let mut s = self.measured_summary();
+        if let Some(t) = self.theory(exp) {
+            let last = self.cell.depth - 1;
+            s.theory_forward_ratio = Some(t[last].preact_var / t[0].preact_var);
+            s.theory_backward_ratio = Some(t[0].grad_var / t[last].grad_var);
+            let mean = |i: usize, f: fn(&crate::sim::LayerStats) -> f64| {
+                self.trials.iter().map(|tr| f(&tr.layers[i])).sum::<f64>()
+                    / self.trials.len() as f64
+            };
+            let gaps = t.iter().enumerate().flat_map(|(i, p)| {
+                [
+                    theory::log10_gap(mean(i, |l| l.preact_var), p.preact_var),
+                    theory::log10_gap(mean(i, |l| l.grad_var), p.grad_var),
+                ]
+            });
+            s.theory_max_abs_log10 = gaps.flatten().reduce(f64::max);
+        }
+        s
+    }
+
+    /// The measured part of [`Self::cell_summary`] (theory columns `None`).
+    fn measured_summary(&self) -> CellSummary {
         let n = self.trials.len() as f64;
         let last = self.cell.depth - 1;
         let forward_ratio = self
@@ -150,12 +184,13 @@ impl CellResult {
             theory_forward_ratio: None,
             theory_backward_ratio: None,
             nonfinite_layers,
+            theory_max_abs_log10: None,
         }
     }
 
     /// True when some layer met inf/NaN or the variances left the finite range.
     pub fn collapsed(&self) -> bool {
-        let s = self.cell_summary();
+        let s = self.measured_summary();
         s.nonfinite_layers > 0 || !s.forward_ratio.is_finite() || !s.backward_ratio.is_finite()
     }
 }

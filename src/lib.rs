@@ -3,8 +3,8 @@
 //! Data flow: [`config`] (TOML → validated [`config::Experiment`]) → [`sweep`] (cells × trials,
 //! seeded by content via [`seed`], run on rayon) → [`sim`] (forward and backward pass of a
 //! [`network`] with an [`init`] and an [`activation`], per-layer [`stats`]) → [`aggregate`]
-//! (summary rows) → [`output`] (CSV, manifest, atomic writes) → [`plot`] (charts from the CSVs
-//! alone) → [`report`] (a self-contained report.html).
+//! (summary rows, beside the predictions of [`theory`]) → [`output`] (CSV, manifest, atomic
+//! writes) → [`plot`] (charts from the CSVs alone) → [`report`] (a self-contained report.html).
 
 pub mod activation;
 pub mod aggregate;
@@ -27,3 +27,4 @@ pub mod sim;
 pub mod stats;
 pub mod store;
 pub mod sweep;
+pub mod theory;

@@ -7,6 +7,7 @@ mod merge;
 mod plot;
 mod report;
 mod run;
+pub mod theory;
 mod weights;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +42,9 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Ad-hoc sweep of inits across depths: terminal table, CSVs and the across-depth chart.
     Compare(compare::CompareArgs),
+    /// Theory for an activation and an init (or σ_w², σ_b²): q*, c*, χ1, depth scales, phase,
+    /// and with --depth the per-layer predicted variances.
+    Theory(theory::TheoryArgs),
 }
 
 /// Parse the command line and run the subcommand. Usage errors exit 2 via clap.
@@ -58,5 +62,6 @@ pub fn run() -> anyhow::Result<()> {
         Command::Plot(args) => plot::run(args),
         Command::Report(args) => report::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Theory(args) => theory::run(args),
     }
 }

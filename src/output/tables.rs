@@ -43,6 +43,7 @@ pub const CELLS_HEADER: &[&str] = &[
     "theory_forward_ratio",
     "theory_backward_ratio",
     "nonfinite_layers",
+    "theory_max_abs_log10",
 ];
 
 pub const HIST_HEADER: &[&str] = &[
@@ -171,7 +172,7 @@ pub fn layers_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Ve
 pub fn summary_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
     let rows = results.iter().flat_map(|r| {
         let prefix = cell_prefix(exp, r);
-        r.summary_rows().into_iter().map(move |s| {
+        r.summary_rows(exp).into_iter().map(move |s| {
             let mut row = prefix.clone();
             row.push(s.layer.to_string());
             row.push(s.trials.to_string());
@@ -193,7 +194,7 @@ pub fn summary_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<V
 
 pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
     let rows = results.iter().map(|r| {
-        let s = r.cell_summary();
+        let s = r.cell_summary(exp);
         let mut row = cell_prefix(exp, r);
         row.extend([
             s.trials.to_string(),
@@ -202,6 +203,7 @@ pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec
             opt(s.theory_forward_ratio),
             opt(s.theory_backward_ratio),
             s.nonfinite_layers.to_string(),
+            opt(s.theory_max_abs_log10),
         ]);
         row
     });
