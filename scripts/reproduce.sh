@@ -13,4 +13,6 @@ for exp in experiments/*.toml; do
     echo "== $name"
     "$bin" run "$exp" --out "results/$name" "$@"
 done
+echo "== phase diagram (tanh)"
+"$bin" theory --activation tanh --phase-out results/phase_tanh/phase
 echo "== done: $(ls -d results/*/ | wc -l) results folders; open results/<name>/report.html"

@@ -161,9 +161,13 @@ pub fn run(args: TheoryArgs) -> anyhow::Result<()> {
             )));
         }
         write_phase(dir, act, &PhaseGrid::standard())?;
+        // The chart reads the CSVs just written, like every chart.
+        let fig = crate::plot::phase::phase_figure(dir, &act.label())?;
+        let plotted = crate::plot::write_figures(dir, &[fig], crate::plot::Format::Both)?;
         eprintln!(
-            "wrote {0}/phase.csv and {0}/critical_line.csv",
-            dir.display()
+            "wrote {0}/phase.csv, {0}/critical_line.csv and {1} chart files in {0}/plots",
+            dir.display(),
+            plotted.files.len()
         );
         return Ok(());
     }

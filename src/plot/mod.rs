@@ -3,6 +3,7 @@
 //! PNG and SVG under `RESULTS_DIR/plots/`.
 
 pub mod figure;
+pub mod phase;
 pub mod read;
 pub mod render;
 pub mod style;
