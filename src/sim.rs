@@ -109,7 +109,27 @@ fn data_matrix<T: Real>(
     })
 }
 
-/// The input batch x_0 of a trial: depends only on (seed, width, batch, trial, distribution).
+/// A trial's data matrix for `role` ("input" or "output_grad"): its stream depends only on
+/// (role, seed, width, batch, trial, distribution), so every cell of a trial sees the same data.
+fn trial_data<T: Real>(
+    role: &str,
+    seed: u64,
+    dist: DataDist,
+    batch: usize,
+    width: usize,
+    trial: usize,
+) -> Array2<T> {
+    let key = [
+        seed.to_string(),
+        width.to_string(),
+        batch.to_string(),
+        trial.to_string(),
+    ];
+    let mut rng = stream(&[role, &key[0], &key[1], &key[2], &key[3], dist.name()]);
+    data_matrix(&mut rng, dist, batch, width)
+}
+
+/// The input batch x_0 of a trial.
 pub fn input_batch<T: Real>(
     seed: u64,
     dist: DataDist,
@@ -117,18 +137,10 @@ pub fn input_batch<T: Real>(
     width: usize,
     trial: usize,
 ) -> Array2<T> {
-    let key = [
-        seed.to_string(),
-        width.to_string(),
-        batch.to_string(),
-        trial.to_string(),
-        dist.name().into(),
-    ];
-    let mut rng = stream(&["input", &key[0], &key[1], &key[2], &key[3], &key[4]]);
-    data_matrix(&mut rng, dist, batch, width)
+    trial_data("input", seed, dist, batch, width, trial)
 }
 
-/// The output gradient g of a trial: depends only on (seed, width, batch, trial, distribution).
+/// The output gradient g of a trial.
 pub fn output_gradient<T: Real>(
     seed: u64,
     dist: DataDist,
@@ -136,15 +148,7 @@ pub fn output_gradient<T: Real>(
     width: usize,
     trial: usize,
 ) -> Array2<T> {
-    let key = [
-        seed.to_string(),
-        width.to_string(),
-        batch.to_string(),
-        trial.to_string(),
-        dist.name().into(),
-    ];
-    let mut rng = stream(&["output_grad", &key[0], &key[1], &key[2], &key[3], &key[4]]);
-    data_matrix(&mut rng, dist, batch, width)
+    trial_data("output_grad", seed, dist, batch, width, trial)
 }
 
 /// Entries per independently seeded block of an i.i.d. weight tensor.

@@ -127,7 +127,11 @@ fn cell_prefix(exp: &Experiment, r: &CellResult) -> Vec<String> {
     ]
 }
 
-fn to_bytes(header: &[String], rows: impl Iterator<Item = Vec<String>>) -> anyhow::Result<Vec<u8>> {
+/// CSV bytes with `\n` line ends: a header, then the rows (shared by every table writer).
+pub fn csv_bytes<H: AsRef<[u8]>>(
+    header: &[H],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> anyhow::Result<Vec<u8>> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
@@ -136,10 +140,6 @@ fn to_bytes(header: &[String], rows: impl Iterator<Item = Vec<String>>) -> anyho
         w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-fn strings(h: &[&str]) -> Vec<String> {
-    h.iter().map(|s| s.to_string()).collect()
 }
 
 pub fn layers_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
@@ -166,7 +166,7 @@ pub fn layers_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Ve
             })
         })
     });
-    to_bytes(&strings(LAYERS_HEADER), rows)
+    csv_bytes(LAYERS_HEADER, rows)
 }
 
 pub fn summary_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
@@ -189,7 +189,7 @@ pub fn summary_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<V
             row
         })
     });
-    to_bytes(&summary_header(), rows)
+    csv_bytes(&summary_header(), rows)
 }
 
 pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
@@ -207,7 +207,7 @@ pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec
         ]);
         row
     });
-    to_bytes(&strings(CELLS_HEADER), rows)
+    csv_bytes(CELLS_HEADER, rows)
 }
 
 pub fn hist_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
@@ -225,7 +225,7 @@ pub fn hist_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<
             row
         })
     });
-    to_bytes(&strings(HIST_HEADER), rows)
+    csv_bytes(HIST_HEADER, rows)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 
 use super::meanfield::{critical_sigma_w2, mean_field, Params};
 use crate::activation::Activation;
-use crate::output::tables::num;
+use crate::output::tables::{csv_bytes, num};
 use rayon::prelude::*;
 use std::path::Path;
 
@@ -96,17 +96,6 @@ pub fn critical_line(act: Activation, sigma_b2: &[f64]) -> Vec<(f64, Option<f64>
         .par_iter()
         .map(|&b| (b, critical_sigma_w2(act, &Params::new(1.0, b))))
         .collect()
-}
-
-fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    w.write_record(header)?;
-    for row in rows {
-        w.write_record(&row)?;
-    }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Header of `phase.csv`.
