@@ -35,13 +35,17 @@ impl Drop for JobGuard {
     }
 }
 
+/// The workers each running job may use: all of them divided by the jobs running now (at
+/// least 1). A job whose share is 1 runs its kernels on its own thread: splitting them would
+/// only hand pieces to workers busy with other jobs (or let this one wander off into theirs).
+pub fn worker_share() -> usize {
+    rayon::current_num_threads() / BUSY_JOBS.load(Ordering::Relaxed).max(1)
+}
+
 /// C = A·B, parallel over row blocks of C when workers are idle. `A` is m×k, `B` is k×n, `C` is m×n.
 pub fn gemm<T: Real>(a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>) {
     let m = a.nrows();
-    let threads = rayon::current_num_threads();
-    // Each running job may use its share of the workers.
-    let share = threads / BUSY_JOBS.load(Ordering::Relaxed).max(1);
-    let blocks = share.min(m / MIN_BLOCK_ROWS).max(1);
+    let blocks = worker_share().min(m / MIN_BLOCK_ROWS).max(1);
     if blocks == 1 {
         let mut c = c;
         general_mat_mul(T::one(), &a, &b, T::zero(), &mut c);

@@ -8,6 +8,7 @@
 
 pub mod activation;
 pub mod aggregate;
+pub mod allocator;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -2,6 +2,15 @@
 
 use ndarray::LinalgScalar;
 use num_traits::Float;
+use std::mem::MaybeUninit;
+
+/// An initialised slice seen as slots to overwrite, so one fill routine serves both fresh
+/// (uninitialised) and existing storage.
+pub fn as_uninit<T: Copy>(s: &mut [T]) -> &mut [MaybeUninit<T>] {
+    // SAFETY: MaybeUninit<T> has T's layout; the fills only ever write initialised values, so
+    // the slice stays initialised, and T: Copy has no drop to skip.
+    unsafe { &mut *(s as *mut [T] as *mut [MaybeUninit<T>]) }
+}
 
 /// f32 or f64: what the simulator's matrices hold. Statistics are always taken in f64.
 pub trait Real: LinalgScalar + Float + Send + Sync + std::fmt::Debug + 'static {
@@ -12,10 +21,17 @@ pub trait Real: LinalgScalar + Float + Send + Sync + std::fmt::Debug + 'static {
     /// One N(0, 1) draw at this precision's resolution: a 32-bit ziggurat for f32
     /// ([`crate::init::ziggurat`]), rand_distr's 64-bit ziggurat for f64.
     fn std_normal<R: rand::Rng + ?Sized>(rng: &mut R) -> f64;
-    /// out[i] = mean + std·zᵢ with the draws of [`Real::std_normal`], in order.
-    fn fill_normal<R: rand::Rng + ?Sized>(rng: &mut R, mean: f64, std: f64, out: &mut [Self]) {
-        out.iter_mut()
-            .for_each(|o| *o = Self::of(mean + std * Self::std_normal(rng)));
+    /// out[i] = mean + std·zᵢ with the draws of [`Real::std_normal`], in order; every slot
+    /// of `out` is written.
+    fn fill_normal<R: rand::Rng + ?Sized>(
+        rng: &mut R,
+        mean: f64,
+        std: f64,
+        out: &mut [MaybeUninit<Self>],
+    ) {
+        out.iter_mut().for_each(|o| {
+            o.write(Self::of(mean + std * Self::std_normal(rng)));
+        });
     }
     /// eˣ in this precision: vectorisable Cephes polynomial for f32 (≤ 2 ulp), libm for f64.
     fn exp_v(self) -> Self;
@@ -46,7 +62,12 @@ impl Real for f32 {
     fn std_normal<R: rand::Rng + ?Sized>(rng: &mut R) -> f64 {
         crate::init::ziggurat::standard_normal(rng)
     }
-    fn fill_normal<R: rand::Rng + ?Sized>(rng: &mut R, mean: f64, std: f64, out: &mut [f32]) {
+    fn fill_normal<R: rand::Rng + ?Sized>(
+        rng: &mut R,
+        mean: f64,
+        std: f64,
+        out: &mut [MaybeUninit<f32>],
+    ) {
         crate::init::ziggurat::fill_normal(rng, mean, std, out)
     }
     #[inline(always)]

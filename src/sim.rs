@@ -23,16 +23,20 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use std::rc::Rc;
 
-/// Weights are always cached between the passes up to this many bytes per job.
+/// Weights are cached between the passes up to this many bytes per job.
 pub const WEIGHT_CACHE_BYTES: u128 = 256 << 20;
 
 /// Whether a job keeps its weights from the forward to the backward pass (else it redraws them
-/// from their streams): when they fit in [`WEIGHT_CACHE_BYTES`] or take at most 4× the stored
-/// pre-activations, so a job's memory stays within 5× what it cannot avoid.
-pub fn keeps_weights(depth: usize, width: usize, batch: usize, bytes: usize) -> bool {
-    let weights = depth as u128 * (width as u128).pow(2) * bytes as u128;
-    let acts = depth as u128 * batch as u128 * width as u128 * bytes as u128;
-    weights <= WEIGHT_CACHE_BYTES || weights <= 4 * acts
+/// from their streams, which gives the same numbers): only when they fit in
+/// [`WEIGHT_CACHE_BYTES`].
+///
+/// Keeping weights saves the second draw (≈ 4.5 ns per f32 entry) but costs memory that is
+/// first touched: on the project machine a fresh page costs 0.8–1.7 s/GB (0.8–1.7 ns per
+/// byte, kernel page clearing), i.e. 3–7 ns per f32 entry, so a large cache is slower than
+/// redrawing (W2, 800 MB of weights per trial: 16.0 s kept, 14.2 s redrawn, and 2.5 → 0.9 GB
+/// peak RSS). A small cache is recycled by the allocator from job to job and costs nothing.
+pub fn keeps_weights(depth: usize, width: usize, bytes: usize) -> bool {
+    depth as u128 * (width as u128).pow(2) * bytes as u128 <= WEIGHT_CACHE_BYTES
 }
 
 /// Everything that determines one cell-trial's numbers.
@@ -154,8 +158,9 @@ pub fn output_gradient<T: Real>(
 /// Entries per independently seeded block of an i.i.d. weight tensor.
 pub const WEIGHT_BLOCK: usize = 1 << 16;
 
-/// Draw a 2-D weight. I.i.d. schemes fill fixed blocks of [`WEIGHT_BLOCK`] entries in parallel,
-/// block k from ChaCha stream k of the layer's key — the same numbers for any thread count.
+/// Draw a 2-D weight. I.i.d. schemes fill fixed blocks of [`WEIGHT_BLOCK`] entries, block k
+/// from ChaCha stream k of the layer's key — the same numbers for any thread count — in
+/// parallel when this job has idle workers to itself ([`crate::gemm::worker_share`]).
 /// Structured schemes (orthogonal, sparse, eye, …) draw the whole tensor from stream 0.
 fn draw_weights<T: Real>(
     scheme: &crate::init::Scheme,
@@ -166,16 +171,24 @@ fn draw_weights<T: Real>(
     let shape = (ws[0], ws[1]);
     match scheme.elementwise(ws) {
         Some(e) => {
-            let mut w = Array2::<T>::zeros(shape);
-            slice_mut(&mut w)
-                .par_chunks_mut(WEIGHT_BLOCK)
-                .enumerate()
-                .for_each(|(k, block)| {
-                    let mut r = rng.clone();
-                    r.set_stream(k as u64);
-                    e.fill(&mut r, block);
-                });
-            w
+            // Fresh storage, written once by the fill (no zeroing pass first).
+            let mut w = Array2::<T>::uninit(shape);
+            let fill = |(k, block): (usize, &mut [std::mem::MaybeUninit<T>])| {
+                let mut r = rng.clone();
+                r.set_stream(k as u64);
+                e.fill_uninit(&mut r, block);
+            };
+            let blocks = w.as_slice_mut().expect("standard layout");
+            if crate::gemm::worker_share() > 1 {
+                blocks
+                    .par_chunks_mut(WEIGHT_BLOCK)
+                    .enumerate()
+                    .for_each(fill);
+            } else {
+                blocks.chunks_mut(WEIGHT_BLOCK).enumerate().for_each(fill);
+            }
+            // SAFETY: the blocks cover the array and every fill writes every slot of its block.
+            unsafe { w.assume_init() }
         }
         None => {
             let mut rng = rng;
@@ -330,7 +343,7 @@ pub fn simulate_timed<T: Real>(spec: &TrialSpec) -> (TrialResult, f64) {
         spec.width,
         spec.trial,
     );
-    let keep = keeps_weights(spec.depth, spec.width, spec.batch, std::mem::size_of::<T>());
+    let keep = keeps_weights(spec.depth, spec.width, std::mem::size_of::<T>());
     let mut cache: Vec<Option<Rc<Params<T>>>> = (0..spec.depth).map(|_| None).collect();
 
     let mut stats: Vec<LayerStats> = shapes

@@ -18,7 +18,7 @@ pub fn job_bytes(exp: &Experiment, cell: &Cell) -> u64 {
     let b = exp.dtype.bytes() as u128;
     let (depth, width, batch) = (cell.depth as u128, cell.width as u128, exp.batch as u128);
     let acts = depth * batch * width * b;
-    let weights = if keeps_weights(cell.depth, cell.width, exp.batch, exp.dtype.bytes()) {
+    let weights = if keeps_weights(cell.depth, cell.width, exp.dtype.bytes()) {
         depth * width * width * b
     } else {
         0

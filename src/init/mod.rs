@@ -20,6 +20,7 @@ pub mod orthogonal;
 mod parity_tests;
 pub mod scheme;
 pub mod trunc;
+pub mod words;
 pub mod ziggurat;
 
 pub use scheme::{FanMode, Moments, Scheme, VsDistribution, SCHEMES};

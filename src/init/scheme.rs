@@ -779,16 +779,21 @@ pub enum Elementwise {
 impl Elementwise {
     /// Fill `out` with independent draws, in order, converted to `T`.
     pub fn fill<T: crate::real::Real, R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [T]) {
+        self.fill_uninit(rng, crate::real::as_uninit(out))
+    }
+
+    /// [`Elementwise::fill`] into fresh storage: writes every slot.
+    pub fn fill_uninit<T: crate::real::Real, R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        out: &mut [std::mem::MaybeUninit<T>],
+    ) {
         match self {
-            Elementwise::Uniform { a, b } => {
-                let w = b - a;
-                out.iter_mut().for_each(|o| {
-                    let u: f64 = rng.random();
-                    *o = T::of(a + w * u);
-                })
-            }
+            Elementwise::Uniform { a, b } => super::words::fill_uniform(rng, *a, *b, out),
             Elementwise::Normal { mean, std } => T::fill_normal(rng, *mean, *std, out),
-            Elementwise::Trunc(t) => out.iter_mut().for_each(|o| *o = T::of(t.sample(rng))),
+            Elementwise::Trunc(t) => out.iter_mut().for_each(|o| {
+                o.write(T::of(t.sample(rng)));
+            }),
         }
     }
 }

@@ -4,7 +4,9 @@
 //! value never share bits (the flaw Doornik 2005 found in the original RNOR). 24 bits of
 //! resolution match an f32 mantissa; the f64 simulator keeps rand_distr's 64-bit ziggurat.
 
+use super::words::Words;
 use rand::{Rng, RngCore};
+use std::mem::MaybeUninit;
 use std::sync::OnceLock;
 
 const LAYERS: usize = 128;
@@ -57,19 +59,127 @@ pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     draw(tables(), rng)
 }
 
-/// out[i] = mean + std·zᵢ for i.i.d. N(0, 1) draws zᵢ, in order.
-pub fn fill_normal<R: Rng + ?Sized>(rng: &mut R, mean: f64, std: f64, out: &mut [f32]) {
+/// out[i] = mean + std·zᵢ for i.i.d. N(0, 1) draws zᵢ, in order: the same numbers as calling
+/// [`standard_normal`] `out.len()` times, and the generator left in the same state.
+///
+/// The generator's words are taken in bulk ([`Words`]), at most one word per sample still to
+/// be drawn, so nothing is read that the one-at-a-time draw would not read; the ~99% of samples
+/// that the first word settles (|h| < k[i]) go through a branch-light loop over that buffer.
+pub fn fill_normal<R: Rng + ?Sized>(
+    rng: &mut R,
+    mean: f64,
+    std: f64,
+    out: &mut [MaybeUninit<f32>],
+) {
     let t = tables();
-    out.iter_mut()
-        .for_each(|o| *o = (mean + std * draw(t, rng)) as f32);
+    let mut words = Words::new(rng);
+    let mut i = 0;
+    while i < out.len() {
+        words.refill(out.len() - i);
+        loop {
+            let avail = words.unread();
+            let k = fast_run(t, mean, std, avail, &mut out[i..]);
+            let next = avail.get(k).copied();
+            words.skip(k);
+            i += k;
+            // Word k, if any, needs the slow path; it may read on into the generator.
+            let Some(u) = next else { break };
+            words.skip(1);
+            out[i].write((mean + std * finish(t, u, &mut words)) as f32);
+            i += 1;
+        }
+    }
+}
+
+/// Writes mean + std·x for the leading words of `words` that are accepted at once, and returns
+/// how many (it stops at the first word that is not, or when either slice ends).
+///
+/// Groups of eight are computed without branches and stored whole, and the group's accept
+/// flags then say how far the run goes; slots past the first rejected word hold scratch values
+/// that the caller overwrites, since it fills `out` in order. (An AVX2 version with gathers for
+/// the table lookups measured 0.66× as fast as this on the project machine.)
+fn fast_run(t: &Tables, mean: f64, std: f64, words: &[u32], out: &mut [MaybeUninit<f32>]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is present.
+        return unsafe { fast_run_avx2(t, mean, std, words, out) };
+    }
+    fast_run_any(t, mean, std, words, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fast_run_avx2(
+    t: &Tables,
+    mean: f64,
+    std: f64,
+    words: &[u32],
+    out: &mut [MaybeUninit<f32>],
+) -> usize {
+    fast_run_any(t, mean, std, words, out)
+}
+
+#[inline(always)]
+fn fast_run_any(
+    t: &Tables,
+    mean: f64,
+    std: f64,
+    words: &[u32],
+    out: &mut [MaybeUninit<f32>],
+) -> usize {
+    const G: usize = 8;
+    let m = words.len().min(out.len());
+    let (words, out) = (&words[..m], &mut out[..m]);
+    let mut k = 0;
+    for (ws, os) in words.chunks_exact(G).zip(out.chunks_exact_mut(G)) {
+        let mut accepted = 0u32;
+        for (j, (&u, o)) in ws.iter().zip(os.iter_mut()).enumerate() {
+            let (x, fast) = first_try(t, u);
+            o.write((mean + std * x) as f32);
+            accepted |= (fast as u32) << j;
+        }
+        if accepted != (1 << G) - 1 {
+            return k + accepted.trailing_ones() as usize;
+        }
+        k += G;
+    }
+    for (&u, o) in words[k..].iter().zip(&mut out[k..]) {
+        let (x, fast) = first_try(t, u);
+        if !fast {
+            break;
+        }
+        o.write((mean + std * x) as f32);
+        k += 1;
+    }
+    k
+}
+
+/// The abscissa of word `u` and whether it is accepted at once (inside the layer's rectangle).
+#[inline(always)]
+fn first_try(t: &Tables, u: u32) -> (f64, bool) {
+    let i = (u & 127) as usize;
+    let h = (u as i32) >> 7; // sign + 24 bits
+    (h as f64 * t.w[i], h.unsigned_abs() < t.k[i])
 }
 
 #[inline(always)]
 fn draw<R: Rng + ?Sized>(t: &Tables, rng: &mut R) -> f64 {
+    let u = rng.next_u32();
+    let (x, fast) = first_try(t, u);
+    if fast {
+        x
+    } else {
+        finish(t, u, rng)
+    }
+}
+
+/// The rest of a draw whose first word `u` fell outside its rectangle: the tail or wedge test,
+/// then fresh words until one is accepted.
+#[inline(never)]
+fn finish<R: Rng + ?Sized>(t: &Tables, mut u: u32, rng: &mut R) -> f64 {
     loop {
-        let u = rng.next_u32();
         let i = (u & 127) as usize;
-        let h = (u as i32) >> 7; // sign + 24 bits
+        let h = (u as i32) >> 7;
         let x = h as f64 * t.w[i];
         if h.unsigned_abs() < t.k[i] {
             return x;
@@ -87,6 +197,7 @@ fn draw<R: Rng + ?Sized>(t: &Tables, rng: &mut R) -> f64 {
         if t.f[i] + open01(rng) * (t.f[i - 1] - t.f[i]) < (-0.5 * x * x).exp() {
             return x;
         }
+        u = rng.next_u32();
     }
 }
 
@@ -101,6 +212,43 @@ mod tests {
     use super::*;
     use crate::init::ks::{ks_test, std_normal_cdf};
     use rand::SeedableRng;
+
+    /// The bulk fill is the one-at-a-time draw: same values bit for bit, and the generator left
+    /// at the same word (so whatever is drawn next is unchanged), for lengths around the
+    /// buffer size and with enough samples that tail and wedge draws straddle refills.
+    #[test]
+    fn bulk_fill_is_the_sequential_draw() {
+        for (seed, n) in [
+            (1, 0),
+            (2, 1),
+            (3, 7),
+            (4, 511),
+            (5, 512),
+            (6, 513),
+            (7, 4099),
+            (8, 200_000),
+        ] {
+            let (mean, std) = (0.25, 1.75);
+            let mut a = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut b = a.clone();
+            let mut bulk = vec![0f32; n];
+            fill_normal(&mut a, mean, std, crate::real::as_uninit(&mut bulk));
+            let one: Vec<f32> = (0..n)
+                .map(|_| (mean + std * standard_normal(&mut b)) as f32)
+                .collect();
+            assert!(
+                bulk.iter()
+                    .zip(&one)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "n = {n}: values differ"
+            );
+            assert_eq!(
+                a.get_word_pos(),
+                b.get_word_pos(),
+                "n = {n}: generator position"
+            );
+        }
+    }
 
     /// KS on 10⁶ draws, moments up to the fourth against 0, 1, 0, 3 (z-tests with the
     /// sampling errors of N(0,1) moments: √(1/n), √(2/n), √(15/n), √(96/n)), and the mass
