@@ -24,17 +24,54 @@ pub fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// GFLOP/s of C = A·B for m×k · k×n on the current rayon pool.
-pub fn gemm_gflops<T: Real>(m: usize, k: usize, n: usize, reps: usize) -> f64 {
+/// Best-of-`windows` rate of `f` in calls per second, each window repeating `f` for at least
+/// `min_seconds` (after one warm-up call): a rate the machine sustains, not a single burst.
+pub fn sustained_rate(windows: usize, min_seconds: f64, mut f: impl FnMut()) -> f64 {
+    f();
+    (0..windows)
+        .map(|_| {
+            let t = Instant::now();
+            let mut calls = 0u64;
+            while calls == 0 || t.elapsed().as_secs_f64() < min_seconds {
+                f();
+                calls += 1;
+            }
+            calls as f64 / t.elapsed().as_secs_f64()
+        })
+        .fold(0.0, f64::max)
+}
+
+fn gemm_operands<T: Real>(m: usize, k: usize, n: usize) -> (Array2<T>, Array2<T>, Array2<T>) {
     let a = Array2::<T>::from_shape_fn((m, k), |(i, j)| {
         T::of(((i * 7 + j * 3) % 11) as f64 * 0.1 - 0.5)
     });
     let b = Array2::<T>::from_shape_fn((k, n), |(i, j)| {
         T::of(((i * 5 + j) % 13) as f64 * 0.1 - 0.6)
     });
-    let mut c = Array2::<T>::zeros((m, n));
+    (a, b, Array2::<T>::zeros((m, n)))
+}
+
+/// GFLOP/s of C = A·B for m×k · k×n on the current rayon pool: the best of `reps` single calls.
+pub fn gemm_gflops<T: Real>(m: usize, k: usize, n: usize, reps: usize) -> f64 {
+    let (a, b, mut c) = gemm_operands::<T>(m, k, n);
     let s = best_of(reps, || gemm(a.view(), b.view(), c.view_mut()));
     2.0 * (m * k * n) as f64 / s / 1e9
+}
+
+/// GFLOP/s of the same product sustained over windows of at least `min_seconds` (best of
+/// `windows`): the rate to hold a workload of many seconds against.
+pub fn gemm_gflops_sustained<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    windows: usize,
+    min_seconds: f64,
+) -> f64 {
+    let (a, b, mut c) = gemm_operands::<T>(m, k, n);
+    let calls = sustained_rate(windows, min_seconds, || {
+        gemm(a.view(), b.view(), c.view_mut())
+    });
+    2.0 * (m * k * n) as f64 * calls / 1e9
 }
 
 /// Millions of weights per second drawn for a `width`×`width` layer by `spec`.
