@@ -327,13 +327,95 @@ pub fn simulate<T: Real>(spec: &TrialSpec) -> TrialResult {
 
 /// [`simulate`], also returning the seconds spent drawing weights and biases.
 pub fn simulate_timed<T: Real>(spec: &TrialSpec) -> (TrialResult, f64) {
-    let mut weight_seconds = 0.0;
-    let mut draw = |shape: &LayerShape| {
-        let t = std::time::Instant::now();
-        let p = layer_params::<T>(spec.seed, spec.init, shape, spec.bias, spec.trial);
-        weight_seconds += t.elapsed().as_secs_f64();
-        p
+    let mut weights = WeightCache::new(spec, spec.depth);
+    let r = simulate_with::<T>(spec, &mut weights, true);
+    (r, weights.seconds)
+}
+
+/// Cell-trials that share their weights (same seed, init, width, bias and trial; any
+/// activation and depth), simulated one after another on one cache: each layer's weights are
+/// drawn once for all of them when they fit ([`keeps_weights`] at the deepest), otherwise per
+/// cell as in [`simulate_timed`]. Every cell's numbers are exactly those of [`simulate`].
+/// Returns, per spec, the result, its seconds and the seconds it spent drawing weights.
+pub fn simulate_group_timed<T: Real>(specs: &[TrialSpec]) -> Vec<(TrialResult, f64, f64)> {
+    let Some(first) = specs.first() else {
+        return Vec::new();
     };
+    debug_assert!(specs.iter().all(|s| s.seed == first.seed
+        && s.init.canonical() == first.init.canonical()
+        && s.width == first.width
+        && s.bias == first.bias
+        && s.trial == first.trial));
+    let deepest = specs.iter().map(|s| s.depth).max().unwrap_or(0);
+    let mut weights = WeightCache::new(first, deepest);
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let start = std::time::Instant::now();
+            let drawn = weights.seconds;
+            let r = simulate_with::<T>(spec, &mut weights, i + 1 == specs.len());
+            (r, start.elapsed().as_secs_f64(), weights.seconds - drawn)
+        })
+        .collect()
+}
+
+/// A trial's layer parameters, drawn on demand from their streams and, when `keep`, held for
+/// the backward pass and for other cells of the same group.
+struct WeightCache<'a, T: Real> {
+    seed: u64,
+    init: &'a Init,
+    bias: bool,
+    trial: usize,
+    keep: bool,
+    layers: Vec<Option<Rc<Params<T>>>>,
+    /// Seconds spent drawing so far.
+    seconds: f64,
+}
+
+impl<'a, T: Real> WeightCache<'a, T> {
+    fn new(spec: &TrialSpec<'a>, depth: usize) -> Self {
+        WeightCache {
+            seed: spec.seed,
+            init: spec.init,
+            bias: spec.bias,
+            trial: spec.trial,
+            keep: keeps_weights(depth, spec.width, std::mem::size_of::<T>()),
+            layers: (0..depth).map(|_| None).collect(),
+            seconds: 0.0,
+        }
+    }
+
+    /// Layer `shape.index`'s parameters; with `release`, the cache lets go of them (their last
+    /// use), so memory falls as the last backward pass proceeds.
+    fn get(&mut self, shape: &LayerShape, release: bool) -> Rc<Params<T>> {
+        let slot = &mut self.layers[shape.index - 1];
+        if let Some(p) = slot {
+            let p = Rc::clone(p);
+            if release {
+                *slot = None;
+            }
+            return p;
+        }
+        let t = std::time::Instant::now();
+        let p = Rc::new(layer_params::<T>(
+            self.seed, self.init, shape, self.bias, self.trial,
+        ));
+        self.seconds += t.elapsed().as_secs_f64();
+        if self.keep && !release {
+            *slot = Some(Rc::clone(&p));
+        }
+        p
+    }
+}
+
+/// One cell-trial on `weights`; `last` marks the last user of the cache (its backward pass
+/// releases each layer after use).
+fn simulate_with<T: Real>(
+    spec: &TrialSpec,
+    weights: &mut WeightCache<T>,
+    last: bool,
+) -> TrialResult {
     let shapes = mlp(spec.depth, spec.width);
     let x0 = input_batch::<T>(spec.seed, spec.input, spec.batch, spec.width, spec.trial);
     let g = output_gradient::<T>(
@@ -343,8 +425,6 @@ pub fn simulate_timed<T: Real>(spec: &TrialSpec) -> (TrialResult, f64) {
         spec.width,
         spec.trial,
     );
-    let keep = keeps_weights(spec.depth, spec.width, std::mem::size_of::<T>());
-    let mut cache: Vec<Option<Rc<Params<T>>>> = (0..spec.depth).map(|_| None).collect();
 
     let mut stats: Vec<LayerStats> = shapes
         .iter()
@@ -365,13 +445,7 @@ pub fn simulate_timed<T: Real>(spec: &TrialSpec) -> (TrialResult, f64) {
     let to_f64 = |a: &Array2<T>| a.iter().map(|x| x.f64()).collect::<Vec<f64>>();
 
     let ys = {
-        let mut gen = |l: usize| {
-            let p = Rc::new(draw(&shapes[l - 1]));
-            if keep {
-                cache[l - 1] = Some(Rc::clone(&p));
-            }
-            p
-        };
+        let mut gen = |l: usize| weights.get(&shapes[l - 1], false);
         forward(
             spec.activation,
             &x0,
@@ -395,10 +469,7 @@ pub fn simulate_timed<T: Real>(spec: &TrialSpec) -> (TrialResult, f64) {
             },
         )
     };
-    let mut gen = |l: usize| match cache[l - 1].take() {
-        Some(p) => p,
-        None => Rc::new(draw(&shapes[l - 1])),
-    };
+    let mut gen = |l: usize| weights.get(&shapes[l - 1], last);
     backward(
         spec.activation,
         &x0,
@@ -416,13 +487,10 @@ pub fn simulate_timed<T: Real>(spec: &TrialSpec) -> (TrialResult, f64) {
             }
         },
     );
-    (
-        TrialResult {
-            layers: stats,
-            captures,
-        },
-        weight_seconds,
-    )
+    TrialResult {
+        layers: stats,
+        captures,
+    }
 }
 
 fn slice<T: Real>(a: &Array2<T>) -> &[T] {
@@ -437,6 +505,42 @@ fn slice_mut<T: Real>(a: &mut Array2<T>) -> &mut [T] {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    /// A group of cells sharing weights (different activations and depths, with drawn biases)
+    /// gives every cell exactly the numbers it gets alone, in f32 and f64, and reports the
+    /// weight drawing once: the later cells reuse the first one's layers.
+    #[test]
+    fn shared_weights_change_no_number() {
+        let init = Init::preset("pytorch_default", "test").unwrap();
+        let spec = |activation, depth| TrialSpec {
+            seed: 9,
+            activation,
+            init: &init,
+            width: 24,
+            depth,
+            batch: 16,
+            bias: true,
+            input: DataDist::STANDARD,
+            output_grad: DataDist::STANDARD,
+            trial: 1,
+            capture: &[2],
+        };
+        let specs = [
+            spec(Activation::Relu, 5),
+            spec(Activation::Tanh, 3),
+            spec(Activation::Gelu { tanh_approx: false }, 7),
+        ];
+        let group = simulate_group_timed::<f32>(&specs);
+        for (s, (r, _, _)) in specs.iter().zip(&group) {
+            assert_eq!(format!("{r:?}"), format!("{:?}", simulate::<f32>(s)));
+        }
+        let group64 = simulate_group_timed::<f64>(&specs);
+        for (s, (r, _, _)) in specs.iter().zip(&group64) {
+            assert_eq!(format!("{r:?}"), format!("{:?}", simulate::<f64>(s)));
+        }
+        // Layers 1–5 are drawn by the first cell, 6–7 by the third; the second draws nothing.
+        assert_eq!(group[1].2, 0.0, "the second cell drew weights");
+    }
 
     /// Backward pass against central finite differences of loss = Σ φ(...)⊙g on a tiny f64 net,
     /// for every weight entry, every bias entry and every pre-activation, for smooth and kinked φ.

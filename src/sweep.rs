@@ -1,16 +1,16 @@
-//! Running a sweep: every cell × trial is an independent job, seeded from its content, run in
-//! parallel on a rayon pool; results are regrouped by cell in sweep order, so the output does
-//! not depend on the thread count or the order jobs finish.
+//! Running a sweep: every cell × trial is seeded from its content and runs in parallel on a
+//! rayon pool, as one job per (group of cells that share weights) × trial ([`weight_groups`]);
+//! results are regrouped by cell in sweep order, so the output does not depend on the thread
+//! count, the grouping, or the order jobs finish.
 
 use crate::aggregate::CellResult;
 use crate::config::{Cell, Dtype, Experiment};
 use crate::error::bad;
-use crate::sim::{keeps_weights, simulate_timed, TrialResult, TrialSpec};
+use crate::sim::{keeps_weights, simulate_group_timed, TrialResult, TrialSpec};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
 
 /// Bytes one job of `cell` holds at its peak (pre-activations, cached weights, work buffers).
 pub fn job_bytes(exp: &Experiment, cell: &Cell) -> u64 {
@@ -83,6 +83,31 @@ pub fn check_memory(exp: &Experiment, threads: usize, file: &str) -> anyhow::Res
     Ok(need)
 }
 
+/// Cells whose trials can share weights, in sweep order of their first cell: the same init
+/// (weight and bias) and width — the weight streams do not depend on activation or depth — and
+/// small enough that the deepest keeps its weights ([`keeps_weights`]). One job runs a group's
+/// cells for one trial and draws each layer once (W1: 24 jobs become 12 and half the draws go).
+/// Cells too large to keep their weights run alone.
+pub fn weight_groups(exp: &Experiment, cells: &[Cell]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut keys: Vec<(String, usize)> = Vec::new();
+    for (c, cell) in cells.iter().enumerate() {
+        let key = (cell.init.init.canonical(), cell.width);
+        let shared = (0..groups.len()).find(|&g| {
+            let deepest = groups[g].iter().map(|&i| cells[i].depth).max().unwrap_or(0);
+            keys[g] == key && keeps_weights(deepest.max(cell.depth), cell.width, exp.dtype.bytes())
+        });
+        match shared {
+            Some(g) => groups[g].push(c),
+            None => {
+                keys.push(key);
+                groups.push(vec![c]);
+            }
+        }
+    }
+    groups
+}
+
 /// Run every cell × trial of `cells` and return the results in sweep order.
 pub fn run_sweep(exp: &Experiment, cells: &[Cell], progress: bool) -> Vec<CellResult> {
     let stop = AtomicBool::new(false);
@@ -110,13 +135,20 @@ pub fn run_cells(
     stop: &AtomicBool,
     on_cell: &OnCell,
 ) -> anyhow::Result<Vec<Option<CellResult>>> {
-    let jobs: Vec<(usize, usize)> = (0..cells.len())
-        .flat_map(|c| (0..exp.trials).map(move |t| (c, t)))
+    let jobs: Vec<(Vec<usize>, usize)> = weight_groups(exp, cells)
+        .into_iter()
+        .flat_map(|g| (0..exp.trials).map(move |t| (g.clone(), t)))
         .collect();
     let flops: Vec<f64> = jobs
         .iter()
-        .map(|&(c, _)| {
-            6.0 * exp.batch as f64 * (cells[c].width as f64).powi(2) * cells[c].depth as f64
+        .map(|(group, _)| {
+            group
+                .iter()
+                .map(|&c| {
+                    let cell = &cells[c];
+                    6.0 * exp.batch as f64 * (cell.width as f64).powi(2) * cell.depth as f64
+                })
+                .sum()
         })
         .collect();
     let bar = if progress {
@@ -149,54 +181,64 @@ pub fn run_cells(
     let finished: Vec<Mutex<Option<CellResult>>> = cells.iter().map(|_| Mutex::new(None)).collect();
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
 
-    jobs.par_iter().zip(&flops).for_each(|(&(c, trial), &f)| {
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let cell = &cells[c];
-        let spec = TrialSpec {
-            seed: exp.seed,
-            activation: cell.activation,
-            init: &cell.init.init,
-            width: cell.width,
-            depth: cell.depth,
-            batch: exp.batch,
-            bias: exp.bias,
-            input: exp.input,
-            output_grad: exp.output_grad,
-            trial,
-            capture: &capture,
-        };
-        let start = Instant::now();
-        let _running = crate::gemm::JobGuard::start();
-        let (r, weight_secs) = match exp.dtype {
-            Dtype::F32 => simulate_timed::<f32>(&spec),
-            Dtype::F64 => simulate_timed::<f64>(&spec),
-        };
-        let secs = start.elapsed().as_secs_f64();
-        pending[c].lock().expect("no poisoned lock")[trial] = Some((r, secs, weight_secs));
-        if missing[c].fetch_sub(1, Ordering::AcqRel) == 1 {
-            let parts = std::mem::take(&mut *pending[c].lock().expect("no poisoned lock"));
-            let seconds = parts.iter().flatten().map(|(_, s, _)| s).sum();
-            let weight_seconds = parts.iter().flatten().map(|(_, _, w)| w).sum();
-            let trials = parts
-                .into_iter()
-                .map(|p| p.expect("every trial finished").0)
+    jobs.par_iter()
+        .zip(&flops)
+        .for_each(|((group, trial), &f)| {
+            let trial = *trial;
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let specs: Vec<TrialSpec> = group
+                .iter()
+                .map(|&c| {
+                    let cell = &cells[c];
+                    TrialSpec {
+                        seed: exp.seed,
+                        activation: cell.activation,
+                        init: &cell.init.init,
+                        width: cell.width,
+                        depth: cell.depth,
+                        batch: exp.batch,
+                        bias: exp.bias,
+                        input: exp.input,
+                        output_grad: exp.output_grad,
+                        trial,
+                        capture: &capture,
+                    }
+                })
                 .collect();
-            let result = CellResult::new(cell.clone(), trials, (seconds, weight_seconds), bins);
-            match on_cell(&result) {
-                Ok(()) => *finished[c].lock().expect("no poisoned lock") = Some(result),
-                Err(e) => {
-                    stop.store(true, Ordering::Relaxed);
-                    failure.lock().expect("no poisoned lock").get_or_insert(e);
+            let _running = crate::gemm::JobGuard::start();
+            let results = match exp.dtype {
+                Dtype::F32 => simulate_group_timed::<f32>(&specs),
+                Dtype::F64 => simulate_group_timed::<f64>(&specs),
+            };
+            for (&c, (r, secs, weight_secs)) in group.iter().zip(results) {
+                let cell = &cells[c];
+                pending[c].lock().expect("no poisoned lock")[trial] = Some((r, secs, weight_secs));
+                if missing[c].fetch_sub(1, Ordering::AcqRel) != 1 {
+                    continue;
+                }
+                let parts = std::mem::take(&mut *pending[c].lock().expect("no poisoned lock"));
+                let seconds = parts.iter().flatten().map(|(_, s, _)| s).sum();
+                let weight_seconds = parts.iter().flatten().map(|(_, _, w)| w).sum();
+                let trials = parts
+                    .into_iter()
+                    .map(|p| p.expect("every trial finished").0)
+                    .collect();
+                let result = CellResult::new(cell.clone(), trials, (seconds, weight_seconds), bins);
+                match on_cell(&result) {
+                    Ok(()) => *finished[c].lock().expect("no poisoned lock") = Some(result),
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        failure.lock().expect("no poisoned lock").get_or_insert(e);
+                    }
                 }
             }
-        }
-        if let Some((bar, total)) = &bar {
-            let d = done.fetch_add(f as u64, Ordering::Relaxed) + f as u64;
-            bar.set_position((1000.0 * d as f64 / total) as u64);
-        }
-    });
+            if let Some((bar, total)) = &bar {
+                let d = done.fetch_add(f as u64, Ordering::Relaxed) + f as u64;
+                bar.set_position((1000.0 * d as f64 / total) as u64);
+            }
+        });
     if let Some((bar, _)) = bar {
         bar.finish_and_clear();
     }
@@ -207,4 +249,50 @@ pub fn run_cells(
         .into_iter()
         .map(|m| m.into_inner().expect("no poisoned lock"))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cells group by (init, width) across activations and depths, in sweep order; a group
+    /// stops growing where the deepest cell could no longer keep its weights.
+    #[test]
+    fn cells_group_by_shared_weights() {
+        let text = r#"
+            seed = 1
+            trials = 2
+            batch = 4
+            [network]
+            depth = [3, 5]
+            width = [8, 16]
+            activation = ["relu", "tanh"]
+            [[init]]
+            preset = "pytorch_default"
+            [[init]]
+            weight = { scheme = "xavier_normal" }
+        "#;
+        let exp = Experiment::parse(text, "g.toml", "g").unwrap();
+        let cells = exp.cells();
+        let groups = weight_groups(&exp, &cells);
+        assert_eq!(groups.len(), 4, "2 inits × 2 widths");
+        let mut seen: Vec<usize> = groups.iter().flatten().copied().collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..cells.len()).collect::<Vec<_>>(), "each cell once");
+        for g in &groups {
+            assert_eq!(g.len(), 4, "2 activations × 2 depths");
+            let key = |c: usize| (cells[c].init.init.canonical(), cells[c].width);
+            assert!(g.iter().all(|&c| key(c) == key(g[0])));
+            assert!(g.windows(2).all(|w| w[0] < w[1]), "sweep order");
+        }
+        // Width 8192 at depth 3 keeps 768 MiB of f32 weights: over the cache, so no sharing.
+        let big = Experiment::parse(
+            &text.replace("width = [8, 16]", "width = 8192"),
+            "g.toml",
+            "g",
+        )
+        .unwrap();
+        let big_cells = big.cells();
+        assert_eq!(weight_groups(&big, &big_cells).len(), big_cells.len());
+    }
 }
