@@ -322,20 +322,13 @@ pub fn backward<T: Real>(
 
 /// Simulate one cell-trial in element type `T`.
 pub fn simulate<T: Real>(spec: &TrialSpec) -> TrialResult {
-    simulate_timed::<T>(spec).0
-}
-
-/// [`simulate`], also returning the seconds spent drawing weights and biases.
-pub fn simulate_timed<T: Real>(spec: &TrialSpec) -> (TrialResult, f64) {
-    let mut weights = WeightCache::new(spec, spec.depth);
-    let r = simulate_with::<T>(spec, &mut weights, true);
-    (r, weights.seconds)
+    simulate_with::<T>(spec, &mut WeightCache::new(spec, spec.depth), true)
 }
 
 /// Cell-trials that share their weights (same seed, init, width, bias and trial; any
 /// activation and depth), simulated one after another on one cache: each layer's weights are
 /// drawn once for all of them when they fit ([`keeps_weights`] at the deepest), otherwise per
-/// cell as in [`simulate_timed`]. Every cell's numbers are exactly those of [`simulate`].
+/// cell as in [`simulate`]. Every cell's numbers are exactly those of [`simulate`].
 /// Returns, per spec, the result, its seconds and the seconds it spent drawing weights.
 pub fn simulate_group_timed<T: Real>(specs: &[TrialSpec]) -> Vec<(TrialResult, f64, f64)> {
     let Some(first) = specs.first() else {
