@@ -6,6 +6,8 @@ use initlab::activation::Activation;
 use initlab::bench::{activation_rate, gemm_gflops, weight_rate};
 
 fn main() {
+    // As the binary does, so the rates are those the simulator sees.
+    initlab::allocator::reuse_freed_memory();
     let one = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
