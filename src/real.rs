@@ -6,9 +6,13 @@ use std::mem::MaybeUninit;
 
 /// An initialised slice seen as slots to overwrite, so one fill routine serves both fresh
 /// (uninitialised) and existing storage.
-pub fn as_uninit<T: Copy>(s: &mut [T]) -> &mut [MaybeUninit<T>] {
-    // SAFETY: MaybeUninit<T> has T's layout; the fills only ever write initialised values, so
-    // the slice stays initialised, and T: Copy has no drop to skip.
+///
+/// # Safety
+/// The caller may only write initialised values through the result (never
+/// `MaybeUninit::uninit()`), so that `s` is still initialised afterwards.
+pub(crate) unsafe fn as_uninit<T: Copy>(s: &mut [T]) -> &mut [MaybeUninit<T>] {
+    // SAFETY: MaybeUninit<T> has T's layout, and T: Copy has no drop to skip; the caller keeps
+    // the slice initialised.
     unsafe { &mut *(s as *mut [T] as *mut [MaybeUninit<T>]) }
 }
 

@@ -89,23 +89,22 @@ pub fn check_memory(exp: &Experiment, threads: usize, file: &str) -> anyhow::Res
 /// cells for one trial and draws each layer once (W1: 24 jobs become 12 and half the draws go).
 /// Cells too large to keep their weights run alone.
 pub fn weight_groups(exp: &Experiment, cells: &[Cell]) -> Vec<Vec<usize>> {
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut keys: Vec<(String, usize)> = Vec::new();
+    // (init, width) of the group, its deepest cell, its cells.
+    let mut groups: Vec<((String, usize), usize, Vec<usize>)> = Vec::new();
     for (c, cell) in cells.iter().enumerate() {
         let key = (cell.init.init.canonical(), cell.width);
-        let shared = (0..groups.len()).find(|&g| {
-            let deepest = groups[g].iter().map(|&i| cells[i].depth).max().unwrap_or(0);
-            keys[g] == key && keeps_weights(deepest.max(cell.depth), cell.width, exp.dtype.bytes())
+        let shared = groups.iter_mut().find(|(k, deepest, _)| {
+            *k == key && keeps_weights((*deepest).max(cell.depth), cell.width, exp.dtype.bytes())
         });
         match shared {
-            Some(g) => groups[g].push(c),
-            None => {
-                keys.push(key);
-                groups.push(vec![c]);
+            Some((_, deepest, members)) => {
+                *deepest = (*deepest).max(cell.depth);
+                members.push(c);
             }
+            None => groups.push((key, cell.depth, vec![c])),
         }
     }
-    groups
+    groups.into_iter().map(|(_, _, members)| members).collect()
 }
 
 /// Run every cell × trial of `cells` and return the results in sweep order.
@@ -183,8 +182,7 @@ pub fn run_cells(
 
     jobs.par_iter()
         .zip(&flops)
-        .for_each(|((group, trial), &f)| {
-            let trial = *trial;
+        .for_each(|(&(ref group, trial), &f)| {
             if stop.load(Ordering::Relaxed) {
                 return;
             }

@@ -779,7 +779,8 @@ pub enum Elementwise {
 impl Elementwise {
     /// Fill `out` with independent draws, in order, converted to `T`.
     pub fn fill<T: crate::real::Real, R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [T]) {
-        self.fill_uninit(rng, crate::real::as_uninit(out))
+        // SAFETY: fill_uninit writes a drawn value into every slot and nothing else.
+        self.fill_uninit(rng, unsafe { crate::real::as_uninit(out) })
     }
 
     /// [`Elementwise::fill`] into fresh storage: writes every slot.
