@@ -185,9 +185,13 @@ fn sigkill_at_random_points_then_resume_gives_identical_bytes() {
 
 #[test]
 fn sigint_stops_cleanly_and_says_how_to_resume() {
-    let (dir, exp) = setup();
+    // A slower sweep (width 384: about 9× the work) so the run is still going when a
+    // committed cell is seen and the signal is sent, on any machine speed.
+    let (dir, _) = setup();
+    let exp = dir.path().join("slow.toml");
+    fs::write(&exp, SWEEP.replace("width = 128", "width = 384")).unwrap();
     let out = dir.path().join("int");
-    let child = Command::new(bin())
+    let mut child = Command::new(bin())
         .args([
             "run",
             exp.to_str().unwrap(),
@@ -201,7 +205,28 @@ fn sigint_stops_cleanly_and_says_how_to_resume() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(400));
+    // Wait until the run has committed at least one cell (not a fixed delay: machines differ).
+    let t0 = Instant::now();
+    loop {
+        let done = fs::read(out.join("manifest.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|m| m["cells_done"].as_u64())
+            .unwrap_or(0);
+        if done >= 1 {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before a signal could be sent"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(60), "no cell committed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended before a signal could be sent"
+    );
     let st = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
