@@ -7,25 +7,25 @@
 //! writes) → [`plot`] (charts from the CSVs alone) → [`report`] (a self-contained report.html).
 
 pub mod activation;
-pub mod aggregate;
 pub mod allocator;
-pub mod bench;
+pub mod arch;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod fastmath;
-pub mod gemm;
 pub mod init;
-pub mod network;
 pub mod output;
 pub mod params;
 pub mod plot;
 pub mod real;
 pub mod report;
 pub mod seed;
-pub mod shard;
 pub mod sim;
-pub mod stats;
-pub mod store;
 pub mod sweep;
 pub mod theory;
+
+// The paths before the regroup by data flow, kept for users of the library.
+pub use arch::network;
+pub use sim::kernels::gemm;
+pub use sim::{bench, stats};
+pub use sweep::{aggregate, shard, store};

@@ -6,7 +6,7 @@
 //! ratios hold on a shared, noisy machine.
 
 use crate::activation::Activation;
-use crate::bench::{activation_rate, gemm_gflops, gemm_gflops_sustained, weight_rate};
+use crate::sim::bench::{activation_rate, gemm_gflops, gemm_gflops_sustained, weight_rate};
 use crate::config::Experiment;
 use crate::output::manifest::Manifest;
 use crate::sweep::gib;

@@ -4,7 +4,7 @@
 use crate::config::Experiment;
 use crate::error::Interrupted;
 use crate::output::run_dir::{check_owner, RunDir};
-use crate::shard::{select, Shard};
+use crate::sweep::shard::{select, Shard};
 use crate::sweep::{check_memory, gib, run_cells};
 use clap::Args;
 use std::io::IsTerminal;

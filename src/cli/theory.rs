@@ -14,7 +14,7 @@
 use crate::activation::Activation;
 use crate::error::bad;
 use crate::init::Init;
-use crate::network::mlp;
+use crate::arch::network::mlp;
 use crate::output::tables::num;
 use crate::theory::meanfield::{critical_sigma_w2, mean_field, Params};
 use crate::theory::phase::{write_phase, PhaseGrid};

@@ -3,7 +3,7 @@
 //! of its definition and the initlab version that computed it, and timings. It is rewritten
 //! atomically after every committed cell.
 
-use crate::aggregate::CellResult;
+use crate::sweep::aggregate::CellResult;
 use crate::config::{Cell, Experiment};
 use crate::seed::{digest, short_hex};
 use serde::{Deserialize, Serialize};

@@ -6,7 +6,7 @@ pub mod manifest;
 pub mod run_dir;
 pub mod tables;
 
-use crate::aggregate::CellResult;
+use crate::sweep::aggregate::CellResult;
 use crate::config::Experiment;
 use atomic::write_atomic;
 use std::path::Path;

@@ -6,10 +6,10 @@
 
 use super::atomic::write_atomic;
 use super::manifest::{cell_hash, Manifest, ManifestCell, VERSION};
-use crate::aggregate::CellResult;
+use crate::sweep::aggregate::CellResult;
 use crate::config::{Cell, Experiment};
 use crate::error::bad;
-use crate::store;
+use crate::sweep::store;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -3,7 +3,7 @@
 //! Numbers are written in the shortest form that round-trips (`1.5e-7`, `0.25`, `inf`, `NaN`);
 //! an absent value (no theory, std of one trial) is an empty field.
 
-use crate::aggregate::{CellResult, Spread};
+use crate::sweep::aggregate::{CellResult, Spread};
 use crate::config::Experiment;
 
 pub const LAYERS_HEADER: &[&str] = &[

@@ -32,7 +32,7 @@ use crate::config::{Cell, Experiment};
 /// The per-layer predictions for one cell of `exp` (its widths, init, activation, bias flag,
 /// input and output-gradient distributions), or why no theory applies.
 pub fn cell_predictions(exp: &Experiment, cell: &Cell) -> Result<Vec<LayerPrediction>, String> {
-    let shapes = crate::network::mlp(cell.depth, cell.width);
+    let shapes = crate::arch::network::mlp(cell.depth, cell.width);
     recursion::predict(
         cell.activation,
         &cell.init.init,

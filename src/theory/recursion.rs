@@ -29,7 +29,7 @@
 use super::gaussian::{expect, Moment};
 use crate::config::DataDist;
 use crate::init::{Init, Scheme};
-use crate::network::LayerShape;
+use crate::arch::network::LayerShape;
 
 /// What the recursion needs to know about one layer's init.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -9,7 +9,7 @@ use super::recursion::{predict, propagate, LayerInit};
 use crate::activation::Activation;
 use crate::config::{DataDist, Experiment};
 use crate::init::{BiasInit, Init, Scheme};
-use crate::network::mlp;
+use crate::arch::network::mlp;
 use crate::sim::{simulate, TrialSpec};
 
 const STD_NORMAL: DataDist = DataDist::STANDARD;
@@ -480,7 +480,7 @@ fn sim_agreement(act: Activation, init: &Init, input: DataDist, grad: DataDist) 
         ];
         for (dir, k, want, got) in checks {
             let logs: Vec<f64> = got.iter().map(|g| (g / want).ln()).collect();
-            let (mean, sd, _, _) = crate::stats::describe(&logs);
+            let (mean, sd, _, _) = crate::sim::stats::describe(&logs);
             let k = k as f64;
             let worst_case_sd = (2.0 * k / n).sqrt();
             assert!(

@@ -3,12 +3,12 @@
 //! machine, so speed is judged as ratios within one run.
 
 use crate::activation::Activation;
-use crate::gemm::gemm;
+use crate::sim::kernels::gemm::gemm;
 use crate::init::Init;
-use crate::network::mlp;
+use crate::arch::network::mlp;
 use crate::real::Real;
 use crate::sim::layer_params;
-use crate::stats::moments;
+use crate::sim::stats::moments;
 use ndarray::Array2;
 use std::time::Instant;
 

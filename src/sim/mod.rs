@@ -10,14 +10,18 @@
 //! from y_{l−1} in the backward pass; the weights are kept when they fit in
 //! [`WEIGHT_CACHE_BYTES`] and otherwise regenerated from their own random stream.
 
+pub mod bench;
+pub mod kernels;
+pub mod stats;
+
 use crate::activation::Activation;
 use crate::config::DataDist;
-use crate::gemm::gemm;
+use kernels::gemm::gemm;
 use crate::init::Init;
-use crate::network::{mlp, LayerShape};
+use crate::arch::network::{mlp, LayerShape};
 use crate::real::Real;
 use crate::seed::stream;
-use crate::stats::moments;
+use stats::moments;
 use ndarray::{Array1, Array2, Zip};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -160,7 +164,7 @@ pub const WEIGHT_BLOCK: usize = 1 << 16;
 
 /// Draw a 2-D weight. I.i.d. schemes fill fixed blocks of [`WEIGHT_BLOCK`] entries, block k
 /// from ChaCha stream k of the layer's key — the same numbers for any thread count — in
-/// parallel when this job has idle workers to itself ([`crate::gemm::worker_share`]).
+/// parallel when this job has idle workers to itself ([`kernels::gemm::worker_share`]).
 /// Structured schemes (orthogonal, sparse, eye, …) draw the whole tensor from stream 0.
 fn draw_weights<T: Real>(
     scheme: &crate::init::Scheme,
@@ -179,7 +183,7 @@ fn draw_weights<T: Real>(
                 e.fill_uninit(&mut r, block);
             };
             let blocks = w.as_slice_mut().expect("standard layout");
-            if crate::gemm::worker_share() > 1 {
+            if kernels::gemm::worker_share() > 1 {
                 blocks
                     .par_chunks_mut(WEIGHT_BLOCK)
                     .enumerate()

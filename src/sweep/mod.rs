@@ -3,7 +3,11 @@
 //! results are regrouped by cell in sweep order, so the output does not depend on the thread
 //! count, the grouping, or the order jobs finish.
 
-use crate::aggregate::CellResult;
+pub mod aggregate;
+pub mod shard;
+pub mod store;
+
+use aggregate::CellResult;
 use crate::config::{Cell, Dtype, Experiment};
 use crate::error::bad;
 use crate::sim::{keeps_weights, simulate_group_timed, TrialResult, TrialSpec};
@@ -205,7 +209,7 @@ pub fn run_cells(
                     }
                 })
                 .collect();
-            let _running = crate::gemm::JobGuard::start();
+            let _running = crate::sim::kernels::gemm::JobGuard::start();
             let results = match exp.dtype {
                 Dtype::F32 => simulate_group_timed::<f32>(&specs),
                 Dtype::F64 => simulate_group_timed::<f64>(&specs),

@@ -3,7 +3,7 @@
 
 use crate::config::{Cell, Experiment};
 use crate::sim::TrialResult;
-use crate::stats::describe;
+use crate::sim::stats::describe;
 use crate::theory::{self, LayerPrediction};
 
 /// All trials of one cell, in trial order, with the cell's histograms (the raw captures are

@@ -12,7 +12,7 @@
 //! Cell labels are not stored: the rows get their labels from the experiment that reads them,
 //! so relabelling an init reuses its cells.
 
-use crate::aggregate::{CellResult, HistRow};
+use crate::sweep::aggregate::{CellResult, HistRow};
 use crate::config::Cell;
 use crate::error::bad;
 use crate::output::tables::num;
