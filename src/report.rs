@@ -141,75 +141,65 @@ fn ratio_cell(value: f64, theory: Option<f64>, cell: &CellRow) -> String {
     s
 }
 
-/// The ratio tables: one per activation (and width when swept), init × depth.
+/// The ratio tables: one per panel family (activation, network, width class), init × depth.
 fn ratio_tables(data: &ResultsData) -> String {
     let inits = data.inits();
-    let depths = data.depths();
-    let several_widths = data.widths().len() > 1;
     let mut html = String::new();
-    for activation in data.activations() {
-        for width in data.widths() {
-            let cells: Vec<&CellRow> = data
-                .cells
+    for fam in data.families() {
+        let cells: Vec<&CellRow> = data
+            .cells
+            .iter()
+            .filter(|c| c.key.family() == fam)
+            .collect();
+        if cells.is_empty() {
+            continue;
+        }
+        let mut depths = crate::plot::read::first_seen(cells.iter().map(|c| c.key.depth));
+        depths.sort_unstable();
+        let title = data.family_title(&fam);
+        let _ = write!(
+            html,
+            "<h3>{}</h3>\n<table class=\"ratios\">\n<tr><th class=\"init\" rowspan=\"2\">init</th>",
+            esc(&title)
+        );
+        for d in &depths {
+            let _ = write!(html, "<th colspan=\"2\">depth {d}</th>");
+        }
+        html.push_str("</tr>\n<tr>");
+        for _ in &depths {
+            html.push_str("<th title=\"Var[y_L] / Var[y_1]\">forward</th><th title=\"Var[δ_1] / Var[δ_L]\">backward</th>");
+        }
+        html.push_str("</tr>\n");
+        for (i, init) in inits.iter().enumerate() {
+            let row: Vec<Option<&&CellRow>> = depths
                 .iter()
-                .filter(|c| c.key.activation == activation && c.key.width == width)
+                .map(|d| {
+                    cells
+                        .iter()
+                        .find(|c| &c.key.init == init && c.key.depth == *d)
+                })
                 .collect();
-            if cells.is_empty() {
+            if row.iter().all(|c| c.is_none()) {
                 continue;
             }
-            let title = if several_widths {
-                format!("{activation} · width {width}")
-            } else {
-                activation.clone()
-            };
             let _ = write!(
                 html,
-                "<h3>{}</h3>\n<table class=\"ratios\">\n<tr><th class=\"init\" rowspan=\"2\">init</th>",
-                esc(&title)
+                "<tr><td class=\"init\"><span class=\"swatch\" style=\"background:{}\"></span>{}</td>",
+                hex(SeriesStyle::init(i).color),
+                esc(init)
             );
-            for d in &depths {
-                let _ = write!(html, "<th colspan=\"2\">depth {d}</th>");
-            }
-            html.push_str("</tr>\n<tr>");
-            for _ in &depths {
-                html.push_str("<th title=\"Var[y_L] / Var[y_1]\">forward</th><th title=\"Var[δ_1] / Var[δ_L]\">backward</th>");
+            for c in row {
+                match c {
+                    Some(c) => {
+                        html.push_str(&ratio_cell(c.forward_ratio, c.theory_forward_ratio, c));
+                        html.push_str(&ratio_cell(c.backward_ratio, c.theory_backward_ratio, c));
+                    }
+                    None => html.push_str("<td>–</td><td>–</td>"),
+                }
             }
             html.push_str("</tr>\n");
-            for (i, init) in inits.iter().enumerate() {
-                let row: Vec<Option<&&CellRow>> = depths
-                    .iter()
-                    .map(|d| {
-                        cells
-                            .iter()
-                            .find(|c| &c.key.init == init && c.key.depth == *d)
-                    })
-                    .collect();
-                if row.iter().all(|c| c.is_none()) {
-                    continue;
-                }
-                let _ = write!(
-                    html,
-                    "<tr><td class=\"init\"><span class=\"swatch\" style=\"background:{}\"></span>{}</td>",
-                    hex(SeriesStyle::init(i).color),
-                    esc(init)
-                );
-                for c in row {
-                    match c {
-                        Some(c) => {
-                            html.push_str(&ratio_cell(c.forward_ratio, c.theory_forward_ratio, c));
-                            html.push_str(&ratio_cell(
-                                c.backward_ratio,
-                                c.theory_backward_ratio,
-                                c,
-                            ));
-                        }
-                        None => html.push_str("<td>–</td><td>–</td>"),
-                    }
-                }
-                html.push_str("</tr>\n");
-            }
-            html.push_str("</table>\n");
         }
+        html.push_str("</table>\n");
     }
     html
 }
@@ -280,10 +270,11 @@ pub fn report_html(data: &ResultsData) -> anyhow::Result<String> {
         for c in &collapsed {
             let _ = write!(
                 html,
-                "<li>{} · {} · width {} · depth {}: {} layer(s) with non-finite values</li>",
+                "<li>{} · {} · {} · widths {} · depth {}: {} layer(s) with non-finite values</li>",
                 esc(&c.key.activation),
                 esc(&c.key.init),
-                c.key.width,
+                esc(&c.key.network),
+                esc(&c.key.widths),
                 c.key.depth,
                 c.nonfinite_layers
             );

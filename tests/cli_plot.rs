@@ -264,8 +264,9 @@ fn malformed_or_missing_csv_exits_2_naming_file_and_line() {
     std::fs::write(dir.join("summary.csv"), summary.as_bytes()).unwrap();
     let hist = std::fs::read_to_string(dir.join("hist.csv")).unwrap();
     let mut lines: Vec<String> = hist.lines().map(String::from).collect();
+    let count = lines[0].split(',').position(|h| h == "count").unwrap();
     let mut f: Vec<String> = lines[1].split(',').map(String::from).collect();
-    *f.last_mut().unwrap() = "-3".into();
+    f[count] = "-3".into();
     lines[1] = f.join(",");
     std::fs::write(dir.join("hist.csv"), lines.join("\n") + "\n").unwrap();
     expect_bad(

@@ -92,17 +92,20 @@ fn golden_tiny_run() {
     let (lh, layers) = read_csv(&res.join("layers.csv"));
     assert_eq!(
         lh.join(","),
-        "experiment,network,activation,init,depth,width,batch,trial,layer,fan_in,fan_out,preact_mean,preact_var,act_mean,act_sq_mean,grad_var,weight_grad_var,nonfinite"
+        "experiment,network,activation,init,depth,width,batch,trial,layer,fan_in,fan_out,preact_mean,preact_var,act_mean,act_sq_mean,grad_var,weight_grad_var,nonfinite,widths"
     );
     // 2 activations × 2 inits × 2 widths × (2 + 3 layers) × 3 trials.
     assert_eq!(layers.len(), 2 * 2 * 2 * 5 * 3);
     let (sh, summary) = read_csv(&res.join("summary.csv"));
-    assert_eq!(sh.len(), 9 + 16 + 2);
+    assert_eq!(sh.len(), 9 + 16 + 2 + 1);
     assert_eq!(
         sh[9..13].join(","),
         "preact_var_mean,preact_var_std,preact_var_min,preact_var_max"
     );
-    assert_eq!(sh[25..].join(","), "theory_preact_var,theory_grad_var");
+    assert_eq!(
+        sh[25..].join(","),
+        "theory_preact_var,theory_grad_var,widths"
+    );
     assert_eq!(summary.len(), 2 * 2 * 2 * 5);
     let (ch, cells) = read_csv(&res.join("cells.csv"));
     assert_eq!(
@@ -110,6 +113,13 @@ fn golden_tiny_run() {
         "experiment,network,activation,init,depth,width,batch,trials,forward_ratio,backward_ratio,theory_forward_ratio,theory_backward_ratio,nonfinite_layers"
     );
     assert_eq!(cells.len(), 16);
+    assert_eq!(ch.last().unwrap(), "widths");
+    // Every row's profile is its constant width repeated depth + 1 times.
+    for r in layers.iter().chain(&summary).chain(&cells) {
+        let depth: usize = r["depth"].parse().unwrap();
+        assert_eq!(r["widths"], vec![r["width"].as_str(); depth + 1].join("-"));
+        assert_eq!(r["network"], "mlp");
+    }
 
     // Summary and cells agree with layers.csv, recomputed here.
     let key = |r: &HashMap<String, String>| {

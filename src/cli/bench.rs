@@ -6,9 +6,9 @@
 //! ratios hold on a shared, noisy machine.
 
 use crate::activation::Activation;
-use crate::sim::bench::{activation_rate, gemm_gflops, gemm_gflops_sustained, weight_rate};
 use crate::config::Experiment;
 use crate::output::manifest::Manifest;
+use crate::sim::bench::{activation_rate, gemm_gflops, gemm_gflops_sustained, weight_rate};
 use crate::sweep::gib;
 use anyhow::Context;
 use clap::Args;
@@ -172,7 +172,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             crate::config::Dtype::F64 => (peak64, burst64),
         };
         // The same GEMM at this workload's own layer shape, same threads, measured now.
-        let (b, w) = (exp.batch, exp.widths[0]);
+        let (b, w) = (exp.batch, exp.cells()[0].width);
         let shape_rate = pool.install(|| match exp.dtype {
             crate::config::Dtype::F32 => gemm_gflops_sustained::<f32>(b, w, w, 3, 0.3),
             crate::config::Dtype::F64 => gemm_gflops_sustained::<f64>(b, w, w, 3, 0.3),

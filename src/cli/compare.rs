@@ -278,7 +278,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     println!(
         "width {}, batch {}, {} trials, seed {}: log10 of the variance ratios (0 = preserved)\n\
          forward = Var[y_L]/Var[y_1], backward = Var[δ_1]/Var[δ_L]\n",
-        exp.widths[0], exp.batch, exp.trials, exp.seed
+        exp.cells()[0].width,
+        exp.batch,
+        exp.trials,
+        exp.seed
     );
     print!("{}", table(&data.cells));
     let plotted = write_figures(&out, &[across_depth_figure(&data)], format)?;
@@ -302,8 +305,10 @@ mod tests {
     fn table_is_aligned() {
         let cell = |init: &str, depth: usize, f: f64, th: Option<f64>| CellRow {
             key: CellKey {
+                network: "mlp".into(),
                 activation: "relu".into(),
                 init: init.into(),
+                widths: String::new(),
                 width: 8,
                 depth,
             },

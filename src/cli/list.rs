@@ -83,6 +83,12 @@ pub const SCHEME_ENTRIES: &[Entry] = &[
         "gain^2/max(out, in*prod k)",
     ),
     e(
+        "delta_orthogonal",
+        "delta_orthogonal(gain=1)",
+        "gain * Haar-random (semi-)orthogonal out x in matrix at the kernel's centre tap, 0 at every other tap; 2-5-D (Xiao et al. 2018; beyond PyTorch)",
+        "gain^2*min(out, in)/(out*in*prod k)",
+    ),
+    e(
         "sparse",
         "sparse(sparsity (required, 0..1), std=0.01)",
         "N(0, std^2) with ceil(sparsity*out) zeros in every column; 2-D tensors only (Martens 2010)",

@@ -12,9 +12,9 @@
 //! (`phase.csv`, `critical_line.csv`) are written to DIR.
 
 use crate::activation::Activation;
+use crate::arch::network::mlp;
 use crate::error::bad;
 use crate::init::Init;
-use crate::arch::network::mlp;
 use crate::output::tables::num;
 use crate::theory::meanfield::{critical_sigma_w2, mean_field, Params};
 use crate::theory::phase::{write_phase, PhaseGrid};
@@ -94,8 +94,8 @@ pub fn report(args: &TheoryArgs) -> anyhow::Result<String> {
         Some(spec) => {
             let init = Init::parse_spec(spec, "--init")?;
             init.check_shape(&[width, width], "--init")?;
-            let shape = &mlp(1, width)[0];
-            let l = layer_init(&init, shape, true)
+            let net = mlp(&[width, width], true);
+            let l = layer_init(&init, &net.taps()[0])
                 .map_err(|e| bad(format!("--init: no theory applies: {e}")))?;
             line("init", init.canonical());
             line("width", width.to_string());

@@ -31,10 +31,14 @@ pub struct DistFile {
 #[serde(deny_unknown_fields)]
 pub struct NetworkFile {
     pub kind: Option<String>,
-    pub depth: Value,
-    pub width: Value,
+    pub depth: Option<Value>,
+    pub width: Option<Value>,
+    pub widths: Option<Value>,
     pub activation: Value,
     pub bias: Option<bool>,
+    pub image: Option<Value>,
+    pub kernel: Option<Value>,
+    pub padding: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]

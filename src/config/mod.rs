@@ -1,8 +1,11 @@
 //! Experiment configuration: parse the TOML file, validate every key before any work starts,
-//! and expand the sweep (activation × init × width × depth) into cells.
+//! and expand the sweep (activation × init × architecture × width profile) into cells.
 
 mod file;
+pub mod network;
 pub mod resolved;
+
+pub use network::{Arch, ConvKeys, Kind, NetworkKeys, Sizes};
 
 use crate::activation::Activation;
 use crate::error::{bad, unknown_name};
@@ -79,11 +82,11 @@ pub struct Experiment {
     pub dtype: Dtype,
     pub input: DataDist,
     pub output_grad: DataDist,
+    /// The network kind's name (`mlp`, `conv1d`, `conv2d`).
     pub network: &'static str,
-    pub depths: Vec<usize>,
-    pub widths: Vec<usize>,
+    /// Sizes, conv keys and bias of `[network]`.
+    pub net: NetworkKeys,
     pub activations: Vec<Activation>,
-    pub bias: bool,
     pub inits: Vec<LabeledInit>,
     pub histograms: Option<Histograms>,
 }
@@ -93,12 +96,18 @@ pub struct Experiment {
 pub struct Cell {
     pub activation: Activation,
     pub init: LabeledInit,
+    /// The architecture (kind, conv keys, bias); with `widths`, what [`Cell::network`] builds.
+    pub arch: Arch,
+    /// The width profile [n_0, …, n_L].
+    pub widths: Vec<usize>,
+    /// n_0 (the `width` column).
     pub width: usize,
+    /// L, the number of weighted layers (the `depth` column).
     pub depth: usize,
 }
 
 pub const DTYPES: &[&str] = &["f32", "f64"];
-pub const NETWORK_KINDS: &[&str] = &["mlp"];
+pub const NETWORK_KINDS: &[&str] = network::Kind::NAMES;
 pub const DISTRIBUTIONS: &[&str] = &["normal", "uniform"];
 
 /// Largest accepted size for any single dimension; beyond it the memory check would refuse anyway.
@@ -168,18 +177,20 @@ impl Experiment {
         let output_grad = data_dist(raw.output_grad.as_ref(), &at("output_grad"))?;
 
         let net = &raw.network;
-        let network = match net.kind.as_deref() {
-            None | Some("mlp") => "mlp",
-            Some(other) => {
-                return Err(bad(format!(
-                    "{}: {}",
-                    at("network.kind"),
-                    unknown_name("network kind", other, NETWORK_KINDS)
-                )))
-            }
-        };
-        let depths = size_list(&net.depth, &at("network.depth"))?;
-        let widths = size_list(&net.width, &at("network.width"))?;
+        let keys = network::parse(
+            &network::RawNetwork {
+                kind: net.kind.as_deref(),
+                depth: net.depth.as_ref(),
+                width: net.width.as_ref(),
+                widths: net.widths.as_ref(),
+                image: net.image.as_ref(),
+                kernel: net.kernel.as_ref(),
+                padding: net.padding.as_ref(),
+                bias: net.bias,
+            },
+            &at,
+        )?;
+        let network = keys.kind.name();
         let activations = match &net.activation {
             Value::Array(items) => {
                 if items.is_empty() {
@@ -203,7 +214,6 @@ impl Experiment {
             &at("network.activation"),
             "activation",
         )?;
-        let bias = net.bias.unwrap_or(true);
 
         let entries = raw.init.clone().unwrap_or_default();
         if entries.is_empty() {
@@ -224,9 +234,7 @@ impl Experiment {
                 }
             };
             let init = Init::from_entry(entry, &where_)?;
-            for &w in &widths {
-                init.check_shape(&[w, w], &where_)?;
-            }
+            check_init_fits(&init, &keys, &where_)?;
             let label = label.unwrap_or_else(|| init.canonical());
             inits.push(LabeledInit { label, init });
         }
@@ -236,7 +244,7 @@ impl Experiment {
             "init label",
         )?;
 
-        let max_depth = *depths.iter().max().expect("non-empty");
+        let max_depth = keys.sizes.max_depth();
         let histograms = match &raw.histograms {
             None => None,
             Some(h) => {
@@ -268,27 +276,30 @@ impl Experiment {
             input,
             output_grad,
             network,
-            depths,
-            widths,
+            net: keys,
             activations,
-            bias,
             inits,
             histograms,
         })
     }
 
-    /// The sweep in its deterministic order: activation, init, width, depth (file order each).
+    /// The sweep in its deterministic order: activation, init, architecture (conv: kernel,
+    /// then padding), width profile (depth + width: width, then depth) — file order each.
     pub fn cells(&self) -> Vec<Cell> {
+        let archs = self.net.archs();
+        let profiles = self.net.sizes.profiles();
         let mut cells = Vec::new();
         for &activation in &self.activations {
             for init in &self.inits {
-                for &width in &self.widths {
-                    for &depth in &self.depths {
+                for arch in &archs {
+                    for widths in &profiles {
                         cells.push(Cell {
                             activation,
                             init: init.clone(),
-                            width,
-                            depth,
+                            arch: arch.clone(),
+                            widths: widths.clone(),
+                            width: widths[0],
+                            depth: widths.len() - 1,
                         });
                     }
                 }
@@ -296,6 +307,35 @@ impl Experiment {
         }
         cells
     }
+
+    /// Whether `[network] bias` is on.
+    pub fn bias(&self) -> bool {
+        self.net.bias
+    }
+}
+
+/// Every weight the sweep draws must suit the init (PyTorch's shape rules: eye needs 2-D,
+/// dirac 3–5-D, …): checked per layer of every architecture and profile, naming the layer.
+fn check_init_fits(init: &Init, keys: &NetworkKeys, at: &str) -> anyhow::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for arch in keys.archs() {
+        for widths in keys.sizes.profiles() {
+            for tap in arch.network(&widths).taps() {
+                if !seen.insert(tap.weight_shape.clone()) {
+                    continue;
+                }
+                init.check_shape(&tap.weight_shape, at).map_err(|e| {
+                    bad(format!(
+                        "{e} (layer {} of the {} network with widths {})",
+                        tap.index,
+                        arch.label(),
+                        crate::arch::network::profile_label(&widths)
+                    ))
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// toml's message already carries "line N, column M" and the offending text; keep it whole.
@@ -309,7 +349,7 @@ fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
     }
 }
 
-fn size_value(v: &Value, at: &str) -> anyhow::Result<usize> {
+pub(crate) fn size_value(v: &Value, at: &str) -> anyhow::Result<usize> {
     match v {
         Value::Integer(i) if (1..=MAX_SIZE).contains(i) => Ok(*i as usize),
         Value::Integer(i) if *i > MAX_SIZE => {
@@ -328,7 +368,7 @@ fn scalar_size(v: Option<&Value>, default: usize, at: &str) -> anyhow::Result<us
 }
 
 /// An integer or a non-empty list of integers, each ≥ 1, no repeats.
-fn size_list(v: &Value, at: &str) -> anyhow::Result<Vec<usize>> {
+pub(crate) fn size_list(v: &Value, at: &str) -> anyhow::Result<Vec<usize>> {
     let list = match v {
         Value::Array(items) => {
             if items.is_empty() {
@@ -346,7 +386,11 @@ fn size_list(v: &Value, at: &str) -> anyhow::Result<Vec<usize>> {
     Ok(list)
 }
 
-fn no_duplicates(items: impl Iterator<Item = String>, at: &str, what: &str) -> anyhow::Result<()> {
+pub(crate) fn no_duplicates(
+    items: impl Iterator<Item = String>,
+    at: &str,
+    what: &str,
+) -> anyhow::Result<()> {
     let mut seen = std::collections::HashSet::new();
     for item in items {
         if !seen.insert(item.clone()) {

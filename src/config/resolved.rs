@@ -2,7 +2,7 @@
 //! the results. Parsing it back gives the same [`Experiment`] (tested), so a results folder
 //! always carries the exact recipe that produced it.
 
-use super::{DataDist, Experiment};
+use super::{DataDist, Experiment, Sizes};
 use crate::init::BiasInit;
 use toml::{Table, Value};
 
@@ -35,13 +35,36 @@ impl Experiment {
 
         let mut net = Table::new();
         net.insert("kind".into(), Value::String(self.network.into()));
-        net.insert("depth".into(), ints(&self.depths));
-        net.insert("width".into(), ints(&self.widths));
+        match &self.net.sizes {
+            Sizes::DepthWidth { depths, widths } => {
+                net.insert("depth".into(), ints(depths));
+                net.insert("width".into(), ints(widths));
+            }
+            Sizes::Profiles(profiles) => {
+                net.insert(
+                    "widths".into(),
+                    Value::Array(profiles.iter().map(|p| ints(p)).collect()),
+                );
+            }
+        }
         net.insert(
             "activation".into(),
             Value::Array(self.activations.iter().map(|a| a.to_value()).collect()),
         );
-        net.insert("bias".into(), Value::Boolean(self.bias));
+        net.insert("bias".into(), Value::Boolean(self.net.bias));
+        if let Some(c) = &self.net.conv {
+            net.insert("image".into(), ints(&c.image));
+            net.insert("kernel".into(), ints(&c.kernels));
+            net.insert(
+                "padding".into(),
+                Value::Array(
+                    c.paddings
+                        .iter()
+                        .map(|p| Value::String(p.name().into()))
+                        .collect(),
+                ),
+            );
+        }
         root.insert("network".into(), Value::Table(net));
 
         let inits = self
@@ -121,5 +144,23 @@ layers = [1, 3]
         let back = Experiment::parse(&resolved, "experiment.toml", "experiment").unwrap();
         assert_eq!(e, back, "{resolved}");
         assert_eq!(resolved, back.resolved_toml());
+    }
+
+    #[test]
+    fn round_trips_conv_keys_and_profiles() {
+        for net in [
+            "kind = \"conv2d\"\nwidths = [3, 8, 16]\nimage = [6, 5]\n",
+            "kind = \"conv1d\"\nwidths = [[2, 4], [2, 4, 4]]\nimage = [9]\nkernel = [3, 5]\npadding = [\"circular\", \"zeros\"]\n",
+            "widths = [[4, 8, 2], [4, 4]]\n",
+        ] {
+            let text = format!(
+                "[network]\n{net}activation = \"relu\"\n[[init]]\nweight = \"kaiming_normal\"\n"
+            );
+            let e = Experiment::parse(&text, "c.toml", "c").unwrap();
+            let resolved = e.resolved_toml();
+            let back = Experiment::parse(&resolved, "experiment.toml", "experiment").unwrap();
+            assert_eq!(e, back, "{resolved}");
+            assert_eq!(e.cells(), back.cells());
+        }
     }
 }

@@ -15,6 +15,7 @@
 //! | `kaiming_uniform(a=0, mode=fan_in, nonlinearity=leaky_relu)` | U(±√3·gain/√fan) | gain²/fan (He et al. 2015, Eq. 10/14) |
 //! | `kaiming_normal(...)` | N(0, gain²/fan) | gain²/fan |
 //! | `orthogonal(gain=1)` | gain·Haar-orthogonal | gain²/max(rows, cols) |
+//! | `delta_orthogonal(gain=1)` (2–5-D) | gain·Haar-orthogonal `[out, in]` at the kernel's centre tap, 0 elsewhere (Xiao et al. 2018, Alg. 1) | gain²·min(out, in)/(out·in·∏k) |
 //! | `sparse(sparsity, std=0.01)` (2-D) | N(0, std²), ⌈sparsity·rows⌉ zeros per column | std²·(1 − ⌈sparsity·rows⌉/rows) |
 //! | `variance_scaling(scale=1, mode=fan_in, distribution=truncated_normal)` | Keras | scale/max(1, n) |
 //!
@@ -58,6 +59,7 @@ pub const SCHEMES: &[&str] = &[
     "kaiming_uniform",
     "kaiming_normal",
     "orthogonal",
+    "delta_orthogonal",
     "sparse",
     "variance_scaling",
 ];
@@ -156,6 +158,14 @@ pub enum Scheme {
         nonlinearity: &'static str,
     },
     Orthogonal {
+        gain: f64,
+    },
+    /// Xiao et al. 2018, "Dynamical isometry and a mean field theory of CNNs", Algorithm 1: a
+    /// Haar-orthogonal `[out, in]` matrix (orthonormal rows or columns, times gain) at the
+    /// centre tap of the kernel, zeros at every other tap; for a 2-D weight, `orthogonal`.
+    /// Beyond PyTorch (TensorFlow's `ConvolutionDeltaOrthogonal`, which also needs in ≤ out;
+    /// here out < in gives orthonormal rows instead).
+    DeltaOrthogonal {
         gain: f64,
     },
     Sparse {
@@ -262,6 +272,9 @@ impl Scheme {
             "orthogonal" => Scheme::Orthogonal {
                 gain: p.f64_or("gain", 1.0)?,
             },
+            "delta_orthogonal" => Scheme::DeltaOrthogonal {
+                gain: p.f64_or("gain", 1.0)?,
+            },
             "sparse" => {
                 let sparsity = p.f64_req("sparsity")?;
                 let std = p.f64_or("std", 0.01)?;
@@ -333,6 +346,7 @@ impl Scheme {
             Scheme::KaimingUniform { .. } => "kaiming_uniform",
             Scheme::KaimingNormal { .. } => "kaiming_normal",
             Scheme::Orthogonal { .. } => "orthogonal",
+            Scheme::DeltaOrthogonal { .. } => "delta_orthogonal",
             Scheme::Sparse { .. } => "sparse",
             Scheme::VarianceScaling { .. } => "variance_scaling",
         }
@@ -370,7 +384,8 @@ impl Scheme {
             }
             Scheme::XavierUniform { gain }
             | Scheme::XavierNormal { gain }
-            | Scheme::Orthogonal { gain } => put(&mut ps, "gain", gain, 1.0),
+            | Scheme::Orthogonal { gain }
+            | Scheme::DeltaOrthogonal { gain } => put(&mut ps, "gain", gain, 1.0),
             Scheme::KaimingUniform {
                 a,
                 mode,
@@ -455,6 +470,9 @@ impl Scheme {
             Scheme::Orthogonal { .. } if shape.len() < 2 => Err(format!(
                 "orthogonal needs at least 2 dimensions, found shape {shape:?}"
             )),
+            Scheme::DeltaOrthogonal { .. } if !(2..=5).contains(&shape.len()) => Err(format!(
+                "delta_orthogonal needs 2 to 5 dimensions [out, in, k...], found shape {shape:?}"
+            )),
             Scheme::Eye if shape.len() != 2 => Err(format!(
                 "eye needs exactly 2 dimensions, found shape {shape:?}"
             )),
@@ -524,6 +542,11 @@ impl Scheme {
                 let big = rows.max(cols);
                 (shape.len() >= 2 && big > 0).then(|| gain.abs() / (big as f64).sqrt())
             }
+            Scheme::DeltaOrthogonal { gain } => {
+                let n: usize = shape.iter().product();
+                (shape.len() >= 2 && n > 0)
+                    .then(|| gain.abs() * (shape[0].min(shape[1]) as f64 / n as f64).sqrt())
+            }
             Scheme::Constant { .. } | Scheme::Ones | Scheme::Zeros => Some(0.0),
             _ => None,
         }
@@ -553,7 +576,9 @@ impl Scheme {
             Scheme::Ones => (1.0, 1.0),
             Scheme::Zeros => (0.0, 0.0),
             Scheme::Eye | Scheme::Dirac { .. } => (0.0, 1.0),
-            Scheme::Orthogonal { gain } => (-gain.abs(), gain.abs()),
+            Scheme::Orthogonal { gain } | Scheme::DeltaOrthogonal { gain } => {
+                (-gain.abs(), gain.abs())
+            }
             Scheme::VarianceScaling {
                 distribution: VsDistribution::TruncatedNormal,
                 ..
@@ -573,7 +598,8 @@ impl Scheme {
         match *self {
             Scheme::XavierUniform { gain }
             | Scheme::XavierNormal { gain }
-            | Scheme::Orthogonal { gain } => Some(gain),
+            | Scheme::Orthogonal { gain }
+            | Scheme::DeltaOrthogonal { gain } => Some(gain),
             Scheme::KaimingUniform {
                 a, nonlinearity, ..
             }
@@ -630,7 +656,7 @@ impl Scheme {
                 let (fi, fo) = keras_fans(shape);
                 m(0.0, scale / mode.fan(fi, fo).max(1.0))
             }
-            Scheme::Orthogonal { .. } if n == 0 => m(0.0, 0.0),
+            Scheme::Orthogonal { .. } | Scheme::DeltaOrthogonal { .. } if n == 0 => m(0.0, 0.0),
             _ => {
                 let s = self.std(shape).ok_or_else(|| {
                     format!(
@@ -698,6 +724,30 @@ impl Scheme {
                 let mut a = normal(rng, 0.0, 1.0);
                 orthogonalize(&mut a, rows, cols, gain);
                 a
+            }
+            Scheme::DeltaOrthogonal { gain } => {
+                let (rows, cols) = (shape[0], shape[1]);
+                let spatial = &shape[2..];
+                let per_in: usize = spatial.iter().product();
+                // Centre tap, row-major over the kernel (as dirac).
+                let centre = spatial.iter().fold(0, |acc, &k| acc * k + k / 2);
+                let mut q = {
+                    let mut o = vec![0.0; rows * cols];
+                    Elementwise::Normal {
+                        mean: 0.0,
+                        std: 1.0,
+                    }
+                    .fill(rng, &mut o);
+                    o
+                };
+                orthogonalize(&mut q, rows, cols, gain);
+                let mut w = vec![0.0; n];
+                for o in 0..rows {
+                    for c in 0..cols {
+                        w[(o * cols + c) * per_in + centre] = q[o * cols + c];
+                    }
+                }
+                w
             }
             Scheme::Sparse { sparsity, std } => {
                 let (rows, cols) = (shape[0], shape[1]);

@@ -3,19 +3,25 @@
 //! of its definition and the initlab version that computed it, and timings. It is rewritten
 //! atomically after every committed cell.
 
-use crate::sweep::aggregate::CellResult;
 use crate::config::{Cell, Experiment};
 use crate::seed::{digest, short_hex};
+use crate::sweep::aggregate::CellResult;
 use serde::{Deserialize, Serialize};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ManifestCell {
+    /// The `network` column's label.
+    #[serde(default)]
+    pub network: String,
     pub activation: String,
     pub init: String,
     pub depth: usize,
     pub width: usize,
+    /// The `widths` column's profile.
+    #[serde(default)]
+    pub widths: String,
     /// Hash of the cell's resolved definition (see [`cell_hash`]).
     pub hash: String,
     /// The initlab version that computed it.
@@ -68,19 +74,20 @@ pub struct Manifest {
 
 /// Hash of everything that determines a cell's numbers (labels excluded: they are cosmetic).
 pub fn cell_hash(exp: &Experiment, cell: &Cell) -> String {
+    // Every key that changes a number: the architecture label (kind, conv keys) and bias, and
+    // the whole profile, so --resume never reuses another network's part.
     let parts = [
         exp.seed.to_string(),
-        exp.network.to_string(),
+        cell.arch.label(),
         exp.dtype.name().to_string(),
         exp.trials.to_string(),
         exp.batch.to_string(),
         format!("{:?}", exp.input),
         format!("{:?}", exp.output_grad),
-        exp.bias.to_string(),
+        cell.arch.bias.to_string(),
         cell.activation.label(),
         cell.init.init.canonical(),
-        cell.width.to_string(),
-        cell.depth.to_string(),
+        cell.widths_label(),
         format!("{:?}", exp.histograms),
     ];
     let refs: Vec<&str> = parts.iter().map(|s| s.as_str()).collect();
@@ -95,10 +102,12 @@ pub fn experiment_hash(exp: &Experiment) -> String {
 impl ManifestCell {
     pub fn of(exp: &Experiment, r: &CellResult) -> ManifestCell {
         ManifestCell {
+            network: r.cell.arch.label(),
             activation: r.cell.activation.label(),
             init: r.cell.init.label.clone(),
             depth: r.cell.depth,
             width: r.cell.width,
+            widths: r.cell.widths_label(),
             hash: cell_hash(exp, &r.cell),
             initlab_version: VERSION.into(),
             compute_seconds: r.seconds,

@@ -6,8 +6,8 @@ pub mod manifest;
 pub mod run_dir;
 pub mod tables;
 
-use crate::sweep::aggregate::CellResult;
 use crate::config::Experiment;
+use crate::sweep::aggregate::CellResult;
 use atomic::write_atomic;
 use std::path::Path;
 

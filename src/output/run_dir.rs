@@ -6,9 +6,9 @@
 
 use super::atomic::write_atomic;
 use super::manifest::{cell_hash, Manifest, ManifestCell, VERSION};
-use crate::sweep::aggregate::CellResult;
 use crate::config::{Cell, Experiment};
 use crate::error::bad;
+use crate::sweep::aggregate::CellResult;
 use crate::sweep::store;
 use anyhow::Context;
 use std::path::{Path, PathBuf};

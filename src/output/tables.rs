@@ -3,8 +3,8 @@
 //! Numbers are written in the shortest form that round-trips (`1.5e-7`, `0.25`, `inf`, `NaN`);
 //! an absent value (no theory, std of one trial) is an empty field.
 
-use crate::sweep::aggregate::{CellResult, Spread};
 use crate::config::Experiment;
+use crate::sweep::aggregate::{CellResult, Spread};
 
 pub const LAYERS_HEADER: &[&str] = &[
     "experiment",
@@ -25,6 +25,7 @@ pub const LAYERS_HEADER: &[&str] = &[
     "grad_var",
     "weight_grad_var",
     "nonfinite",
+    "widths",
 ];
 
 pub const SUMMARY_METRICS: &[&str] = &["preact_var", "act_sq_mean", "grad_var", "weight_grad_var"];
@@ -44,6 +45,7 @@ pub const CELLS_HEADER: &[&str] = &[
     "theory_backward_ratio",
     "nonfinite_layers",
     "theory_max_abs_log10",
+    "widths",
 ];
 
 pub const HIST_HEADER: &[&str] = &[
@@ -59,6 +61,7 @@ pub const HIST_HEADER: &[&str] = &[
     "bin_lo",
     "bin_hi",
     "count",
+    "widths",
 ];
 
 /// `summary.csv`'s header.
@@ -84,6 +87,7 @@ pub fn summary_header() -> Vec<String> {
     }
     h.push("theory_preact_var".into());
     h.push("theory_grad_var".into());
+    h.push("widths".into());
     h
 }
 
@@ -114,11 +118,13 @@ fn spread(s: &Spread) -> [String; 4] {
     [num(s.mean), std, num(s.min), num(s.max)]
 }
 
+/// The cell columns every table starts with; `network` is the architecture's label (`mlp`,
+/// `conv2d(kernel=3, padding=zeros, image=32x32)`).
 fn cell_prefix(exp: &Experiment, r: &CellResult) -> Vec<String> {
     let c = &r.cell;
     vec![
         exp.name.clone(),
-        exp.network.to_string(),
+        c.arch.label(),
         c.activation.label(),
         c.init.label.clone(),
         c.depth.to_string(),
@@ -161,6 +167,7 @@ pub fn layers_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Ve
                     num(s.grad_var),
                     num(s.weight_grad_var),
                     s.nonfinite.to_string(),
+                    r.cell.widths_label(),
                 ]);
                 row
             })
@@ -186,6 +193,7 @@ pub fn summary_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<V
             }
             row.push(opt(s.theory_preact_var));
             row.push(opt(s.theory_grad_var));
+            row.push(r.cell.widths_label());
             row
         })
     });
@@ -204,6 +212,7 @@ pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec
             opt(s.theory_backward_ratio),
             s.nonfinite_layers.to_string(),
             opt(s.theory_max_abs_log10),
+            r.cell.widths_label(),
         ]);
         row
     });
@@ -221,6 +230,7 @@ pub fn hist_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<
                 num(h.bin_lo),
                 num(h.bin_hi),
                 h.count.to_string(),
+                r.cell.widths_label(),
             ]);
             row
         })

@@ -76,32 +76,6 @@ pub const FIGURE_NAMES: &[&str] = &[
     "hist_grad",
 ];
 
-/// (activation, width) panels in sweep order; the width is named only when it is swept.
-struct Groups {
-    groups: Vec<(String, usize)>,
-    several_widths: bool,
-}
-
-impl Groups {
-    fn of(data: &ResultsData) -> Groups {
-        Groups {
-            groups: first_seen(
-                data.cells
-                    .iter()
-                    .map(|c| (c.key.activation.clone(), c.key.width)),
-            ),
-            several_widths: data.widths().len() > 1,
-        }
-    }
-    fn title(&self, activation: &str, width: usize) -> String {
-        if self.several_widths {
-            format!("{activation} · width {width}")
-        } else {
-            activation.to_string()
-        }
-    }
-}
-
 fn legend_for_inits(
     data: &ResultsData,
     used: &[bool],
@@ -151,7 +125,6 @@ fn layer_figure(
     metric: fn(&SummaryRow) -> Spread,
     theory: Option<fn(&SummaryRow) -> Option<f64>>,
 ) -> Figure {
-    let groups = Groups::of(data);
     let inits = data.inits();
     let mut by_cell: BTreeMap<&CellKey, Vec<&SummaryRow>> = BTreeMap::new();
     for r in &data.summary {
@@ -161,23 +134,21 @@ fn layer_figure(
     let (mut any_band, mut any_theory) = (false, false);
     let several_depths = data.depths().len() > 1;
     let mut panels = Vec::new();
-    for (activation, width) in &groups.groups {
+    for fam in &data.families() {
         let depth = by_cell
             .keys()
-            .filter(|k| &k.activation == activation && k.width == *width)
+            .filter(|k| &k.family() == fam)
             .map(|k| k.depth)
             .max();
         let Some(depth) = depth else { continue };
         let mut series = Vec::new();
         let mut theory_series = Vec::new();
         for (i, init) in inits.iter().enumerate() {
-            let key = CellKey {
-                activation: activation.clone(),
-                init: init.clone(),
-                width: *width,
-                depth,
-            };
-            let Some(rows) = by_cell.get(&key) else {
+            let Some(rows) = by_cell
+                .iter()
+                .find(|(k, _)| &k.family() == fam && &k.init == init && k.depth == depth)
+                .map(|(_, r)| r)
+            else {
                 continue;
             };
             let mut rows = rows.clone();
@@ -226,7 +197,7 @@ fn layer_figure(
             }
         }
         series.extend(theory_series);
-        let mut t = groups.title(activation, *width);
+        let mut t = data.family_title(fam);
         if several_depths {
             t.push_str(&format!(" · depth {depth}"));
         }
@@ -299,14 +270,23 @@ fn ratio_bands(data: &ResultsData) -> RatioBands {
 /// forward_ratio and backward_ratio against depth, one line per init (the "compare init
 /// schemes across depths" chart).
 pub fn across_depth_figure(data: &ResultsData) -> Figure {
-    let groups = Groups::of(data);
     let inits = data.inits();
-    let depths = data.depths();
     let bands = ratio_bands(data);
     let mut used = vec![false; inits.len()];
     let (mut any_band, mut any_theory) = (false, false);
     let mut panels = Vec::new();
-    for (activation, width) in &groups.groups {
+    for fam in &data.families() {
+        // Depths of this panel; a single depth (a width profile) has no across-depth line.
+        let mut depths = first_seen(
+            data.cells
+                .iter()
+                .filter(|c| &c.key.family() == fam)
+                .map(|c| c.key.depth),
+        );
+        depths.sort_unstable();
+        if depths.len() < 2 {
+            continue;
+        }
         for forward in [true, false] {
             let mut series = Vec::new();
             let mut theory_series = Vec::new();
@@ -314,11 +294,7 @@ pub fn across_depth_figure(data: &ResultsData) -> Figure {
                 let mut cells: Vec<_> = data
                     .cells
                     .iter()
-                    .filter(|c| {
-                        &c.key.activation == activation
-                            && c.key.width == *width
-                            && &c.key.init == init
-                    })
+                    .filter(|c| &c.key.family() == fam && &c.key.init == init)
                     .collect();
                 if cells.is_empty() {
                     continue;
@@ -376,7 +352,7 @@ pub fn across_depth_figure(data: &ResultsData) -> Figure {
                 }
             }
             series.extend(theory_series);
-            let g = groups.title(activation, *width);
+            let g = data.family_title(fam);
             panels.push(Panel {
                 title: if forward {
                     format!("{g}: forward pass")
@@ -450,19 +426,16 @@ fn hist_figure(data: &ResultsData, quantity: &str) -> Option<Figure> {
     if rows.is_empty() {
         return None;
     }
-    let groups = Groups::of(data);
     let mut layers: Vec<usize> = first_seen(rows.iter().map(|h| h.layer));
     layers.sort_unstable();
     let mut panels = Vec::new();
     let several_depths = first_seen(rows.iter().map(|h| h.key.depth)).len() > 1;
     let mut trimmed_any = false;
-    for (activation, width) in &groups.groups {
+    for fam in &data.families() {
         for init in data.inits() {
             let depth = rows
                 .iter()
-                .filter(|h| {
-                    &h.key.activation == activation && h.key.width == *width && h.key.init == init
-                })
+                .filter(|h| &h.key.family() == fam && h.key.init == init)
                 .map(|h| h.key.depth)
                 .max();
             let Some(depth) = depth else { continue };
@@ -471,8 +444,7 @@ fn hist_figure(data: &ResultsData, quantity: &str) -> Option<Figure> {
                 let bins: Vec<_> = rows
                     .iter()
                     .filter(|h| {
-                        &h.key.activation == activation
-                            && h.key.width == *width
+                        &h.key.family() == fam
                             && h.key.init == init
                             && h.key.depth == depth
                             && h.layer == layer
@@ -499,7 +471,7 @@ fn hist_figure(data: &ResultsData, quantity: &str) -> Option<Figure> {
                     theory: false,
                 });
             }
-            let mut title = format!("{} · {init}", groups.title(activation, *width));
+            let mut title = format!("{} · {init}", data.family_title(fam));
             if several_depths {
                 title = format!("{title} · depth {depth}");
             }
@@ -609,5 +581,7 @@ pub fn build_figures(data: &ResultsData) -> Vec<Figure> {
     ];
     figs.extend(hist_figure(data, "act"));
     figs.extend(hist_figure(data, "grad"));
+    // A chart with nothing to show (across_depth when every panel is a single width profile).
+    figs.retain(|f| !f.panels.is_empty());
     figs
 }

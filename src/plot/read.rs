@@ -10,10 +10,47 @@ use std::path::{Path, PathBuf};
 /// The parameters that identify a cell (the sweep point) in every table.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CellKey {
+    /// The `network` column (`mlp`, `conv2d(kernel=3, padding=zeros, image=32x32)`).
+    pub network: String,
     pub activation: String,
     pub init: String,
+    /// The `widths` column (`64-128-256`); empty in folders written before profiles existed.
+    pub widths: String,
     pub width: usize,
     pub depth: usize,
+}
+
+/// Cells drawn in one panel: the same network, activation and width class (a constant width,
+/// across depths; or one whole width profile).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Family {
+    pub network: String,
+    pub activation: String,
+    /// `width 512` for constant-width profiles, `widths 3-64-128` otherwise.
+    pub class: String,
+}
+
+impl CellKey {
+    /// Whether the profile is constant (every n_l equal), so cells differ only by depth.
+    pub fn constant_width(&self) -> bool {
+        let mut parts = self.widths.split('-').filter(|p| !p.is_empty());
+        match parts.next() {
+            None => true,
+            Some(first) => parts.all(|p| p == first),
+        }
+    }
+
+    pub fn family(&self) -> Family {
+        Family {
+            network: self.network.clone(),
+            activation: self.activation.clone(),
+            class: if self.constant_width() {
+                format!("width {}", self.width)
+            } else {
+                format!("widths {}", self.widths)
+            },
+        }
+    }
 }
 
 /// Mean, sample std (absent with one trial), min and max over trials.
@@ -108,6 +145,25 @@ impl ResultsData {
     pub fn widths(&self) -> Vec<usize> {
         first_seen(self.cells.iter().map(|c| c.key.width))
     }
+    /// Panels in sweep order ([`Family`]).
+    pub fn families(&self) -> Vec<Family> {
+        first_seen(self.cells.iter().map(|c| c.key.family()))
+    }
+    /// A panel's title: the activation, then the network when it is not a plain MLP (or several
+    /// are swept), then the width class when it is swept or is a profile.
+    pub fn family_title(&self, f: &Family) -> String {
+        let fams = self.families();
+        let networks = first_seen(fams.iter().map(|g| g.network.clone()));
+        let classes = first_seen(fams.iter().map(|g| g.class.clone()));
+        let mut t = f.activation.clone();
+        if networks.len() > 1 || f.network != "mlp" {
+            t.push_str(&format!(" · {}", f.network));
+        }
+        if classes.len() > 1 || f.class.starts_with("widths") {
+            t.push_str(&format!(" · {}", f.class));
+        }
+        t
+    }
     /// Depths in increasing order.
     pub fn depths(&self) -> Vec<usize> {
         let mut d = first_seen(self.cells.iter().map(|c| c.key.depth));
@@ -198,9 +254,18 @@ impl Row<'_> {
         })
     }
     fn key(&self) -> anyhow::Result<CellKey> {
+        let optional = |col: &str, default: &str| {
+            if self.table.columns.contains_key(col) {
+                self.raw(col).to_string()
+            } else {
+                default.to_string()
+            }
+        };
         let key = CellKey {
+            network: optional("network", "mlp"),
             activation: self.text("activation")?,
             init: self.text("init")?,
+            widths: optional("widths", ""),
             width: self.size("width")?,
             depth: self.size("depth")?,
         };

@@ -3,10 +3,10 @@
 //! machine, so speed is judged as ratios within one run.
 
 use crate::activation::Activation;
-use crate::sim::kernels::gemm::gemm;
-use crate::init::Init;
 use crate::arch::network::mlp;
+use crate::init::Init;
 use crate::real::Real;
+use crate::sim::kernels::gemm::gemm;
 use crate::sim::layer_params;
 use crate::sim::stats::moments;
 use ndarray::Array2;
@@ -77,11 +77,12 @@ pub fn gemm_gflops_sustained<T: Real>(
 /// Millions of weights per second drawn for a `width`×`width` layer by `spec`.
 pub fn weight_rate<T: Real>(spec: &str, width: usize, reps: usize) -> f64 {
     let init = Init::parse_spec(spec, "bench").expect("valid spec");
-    let shape = &mlp(1, width)[0];
+    let net = mlp(&[width, width], false);
+    let tap = &net.taps()[0];
     let mut layer = 0;
     let s = best_of(reps, || {
         layer += 1;
-        let p = layer_params::<T>(layer, &init, shape, false, 0);
+        let p = layer_params::<T>(layer, &init, tap, 0);
         std::hint::black_box(p);
     });
     (width * width) as f64 / s / 1e6

@@ -2,8 +2,8 @@
 //! Pure computation over [`CellResult`]s; the writers in [`crate::output`] format them.
 
 use crate::config::{Cell, Experiment};
-use crate::sim::TrialResult;
 use crate::sim::stats::describe;
+use crate::sim::TrialResult;
 use crate::theory::{self, LayerPrediction};
 
 /// All trials of one cell, in trial order, with the cell's histograms (the raw captures are

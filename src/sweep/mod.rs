@@ -4,112 +4,21 @@
 //! count, the grouping, or the order jobs finish.
 
 pub mod aggregate;
+pub mod jobs;
+pub mod memory;
 pub mod shard;
 pub mod store;
 
-use aggregate::CellResult;
+pub use jobs::weight_groups;
+pub use memory::{check_memory, estimate_bytes, gib, job_bytes};
+
 use crate::config::{Cell, Dtype, Experiment};
-use crate::error::bad;
-use crate::sim::{keeps_weights, simulate_group_timed, TrialResult, TrialSpec};
+use crate::sim::{simulate_group_timed, TrialResult, TrialSpec};
+use aggregate::CellResult;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
-
-/// Bytes one job of `cell` holds at its peak (pre-activations, cached weights, work buffers).
-pub fn job_bytes(exp: &Experiment, cell: &Cell) -> u64 {
-    // u128: depth × batch × width may each be up to 2³¹.
-    let b = exp.dtype.bytes() as u128;
-    let (depth, width, batch) = (cell.depth as u128, cell.width as u128, exp.batch as u128);
-    let acts = depth * batch * width * b;
-    let weights = if keeps_weights(cell.depth, cell.width, exp.dtype.bytes()) {
-        depth * width * width * b
-    } else {
-        0
-    };
-    let buffers = 8 * batch * width * b + 3 * width * width * b;
-    let captures = exp.histograms.as_ref().map_or(0, |h| {
-        let layers = h.layers.iter().filter(|&&l| l <= cell.depth).count() as u128;
-        layers * 2 * batch * width * 8
-    });
-    u64::try_from(acts + weights + buffers + captures).unwrap_or(u64::MAX)
-}
-
-/// Memory the machine can give us now (MemAvailable), if known.
-pub fn available_bytes() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-/// Estimated peak: the `threads` largest jobs at once, plus the kept captures.
-pub fn estimate_bytes(exp: &Experiment, threads: usize) -> u64 {
-    // Every cell has `trials` jobs; at most `threads` run at once: take the largest that many.
-    let mut jobs: Vec<u64> = exp.cells().iter().map(|c| job_bytes(exp, c)).collect();
-    jobs.sort_unstable_by(|a, b| b.cmp(a));
-    let in_flight = jobs
-        .iter()
-        .flat_map(|&j| std::iter::repeat_n(j, exp.trials))
-        .take(threads.max(1))
-        .fold(0u64, |a, b| a.saturating_add(b));
-    in_flight.saturating_add(64 << 20)
-}
-
-pub fn gib(bytes: u64) -> String {
-    format!("{:.2} GiB", bytes as f64 / (1u64 << 30) as f64)
-}
-
-/// Refuse a sweep whose estimate exceeds the available memory (bad input, exit 2).
-pub fn check_memory(exp: &Experiment, threads: usize, file: &str) -> anyhow::Result<u64> {
-    let need = estimate_bytes(exp, threads);
-    if let Some(avail) = available_bytes() {
-        if need > avail {
-            let biggest = exp
-                .cells()
-                .into_iter()
-                .max_by_key(|c| job_bytes(exp, c))
-                .expect("non-empty");
-            return Err(bad(format!(
-                "{file}: the sweep needs about {} of memory but only {} is available \
-                 (largest cell: depth {} × width {} × batch {} in {}, {} per job, {threads} job(s) at once); \
-                 reduce depth, width or batch, or run with --threads 1",
-                gib(need),
-                gib(avail),
-                biggest.depth,
-                biggest.width,
-                exp.batch,
-                exp.dtype.name(),
-                gib(job_bytes(exp, &biggest)),
-            )));
-        }
-    }
-    Ok(need)
-}
-
-/// Cells whose trials can share weights, in sweep order of their first cell: the same init
-/// (weight and bias) and width — the weight streams do not depend on activation or depth — and
-/// small enough that the deepest keeps its weights ([`keeps_weights`]). One job runs a group's
-/// cells for one trial and draws each layer once (W1: 24 jobs become 12 and half the draws go).
-/// Cells too large to keep their weights run alone.
-pub fn weight_groups(exp: &Experiment, cells: &[Cell]) -> Vec<Vec<usize>> {
-    // (init, width) of the group, its deepest cell, its cells.
-    let mut groups: Vec<((String, usize), usize, Vec<usize>)> = Vec::new();
-    for (c, cell) in cells.iter().enumerate() {
-        let key = (cell.init.init.canonical(), cell.width);
-        let shared = groups.iter_mut().find(|(k, deepest, _)| {
-            *k == key && keeps_weights((*deepest).max(cell.depth), cell.width, exp.dtype.bytes())
-        });
-        match shared {
-            Some((_, deepest, members)) => {
-                *deepest = (*deepest).max(cell.depth);
-                members.push(c);
-            }
-            None => groups.push((key, cell.depth, vec![c])),
-        }
-    }
-    groups.into_iter().map(|(_, _, members)| members).collect()
-}
 
 /// Run every cell × trial of `cells` and return the results in sweep order.
 pub fn run_sweep(exp: &Experiment, cells: &[Cell], progress: bool) -> Vec<CellResult> {
@@ -147,10 +56,7 @@ pub fn run_cells(
         .map(|(group, _)| {
             group
                 .iter()
-                .map(|&c| {
-                    let cell = &cells[c];
-                    6.0 * exp.batch as f64 * (cell.width as f64).powi(2) * cell.depth as f64
-                })
+                .map(|&c| jobs::cell_flops(exp, &cells[c]))
                 .sum()
         })
         .collect();
@@ -190,18 +96,18 @@ pub fn run_cells(
             if stop.load(Ordering::Relaxed) {
                 return;
             }
+            let networks: Vec<_> = group.iter().map(|&c| cells[c].network()).collect();
             let specs: Vec<TrialSpec> = group
                 .iter()
-                .map(|&c| {
+                .zip(&networks)
+                .map(|(&c, network)| {
                     let cell = &cells[c];
                     TrialSpec {
                         seed: exp.seed,
                         activation: cell.activation,
                         init: &cell.init.init,
-                        width: cell.width,
-                        depth: cell.depth,
+                        network,
                         batch: exp.batch,
-                        bias: exp.bias,
                         input: exp.input,
                         output_grad: exp.output_grad,
                         trial,
@@ -251,50 +157,4 @@ pub fn run_cells(
         .into_iter()
         .map(|m| m.into_inner().expect("no poisoned lock"))
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Cells group by (init, width) across activations and depths, in sweep order; a group
-    /// stops growing where the deepest cell could no longer keep its weights.
-    #[test]
-    fn cells_group_by_shared_weights() {
-        let text = r#"
-            seed = 1
-            trials = 2
-            batch = 4
-            [network]
-            depth = [3, 5]
-            width = [8, 16]
-            activation = ["relu", "tanh"]
-            [[init]]
-            preset = "pytorch_default"
-            [[init]]
-            weight = { scheme = "xavier_normal" }
-        "#;
-        let exp = Experiment::parse(text, "g.toml", "g").unwrap();
-        let cells = exp.cells();
-        let groups = weight_groups(&exp, &cells);
-        assert_eq!(groups.len(), 4, "2 inits × 2 widths");
-        let mut seen: Vec<usize> = groups.iter().flatten().copied().collect();
-        seen.sort_unstable();
-        assert_eq!(seen, (0..cells.len()).collect::<Vec<_>>(), "each cell once");
-        for g in &groups {
-            assert_eq!(g.len(), 4, "2 activations × 2 depths");
-            let key = |c: usize| (cells[c].init.init.canonical(), cells[c].width);
-            assert!(g.iter().all(|&c| key(c) == key(g[0])));
-            assert!(g.windows(2).all(|w| w[0] < w[1]), "sweep order");
-        }
-        // Width 8192 at depth 3 keeps 768 MiB of f32 weights: over the cache, so no sharing.
-        let big = Experiment::parse(
-            &text.replace("width = [8, 16]", "width = 8192"),
-            "g.toml",
-            "g",
-        )
-        .unwrap();
-        let big_cells = big.cells();
-        assert_eq!(weight_groups(&big, &big_cells).len(), big_cells.len());
-    }
 }

@@ -46,11 +46,11 @@ impl Shard {
     }
 }
 
-/// Estimated cost of a cell: three GEMMs of 2·batch·width² flops per layer plus drawing the
+/// Estimated cost of a cell: its network's GEMM flops (forward and backward) plus drawing the
 /// weights (counted as 40 flops per weight, ChaCha + normal sampling), times trials.
 pub fn cell_cost(exp: &Experiment, cell: &Cell) -> f64 {
-    let w2 = (cell.width as f64).powi(2);
-    exp.trials as f64 * cell.depth as f64 * (6.0 * exp.batch as f64 * w2 + 40.0 * w2)
+    let net = cell.network();
+    exp.trials as f64 * (net.flops(exp.batch) + 40.0 * net.weight_entries() as f64)
 }
 
 /// The 0-based shard of every cell for `count` shards.

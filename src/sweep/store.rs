@@ -12,11 +12,11 @@
 //! Cell labels are not stored: the rows get their labels from the experiment that reads them,
 //! so relabelling an init reuses its cells.
 
-use crate::sweep::aggregate::{CellResult, HistRow};
 use crate::config::Cell;
 use crate::error::bad;
 use crate::output::tables::num;
 use crate::sim::{LayerStats, TrialResult};
+use crate::sweep::aggregate::{CellResult, HistRow};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &str = "initlab-part";

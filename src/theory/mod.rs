@@ -29,15 +29,13 @@ pub use recursion::{LayerInit, LayerPrediction};
 
 use crate::config::{Cell, Experiment};
 
-/// The per-layer predictions for one cell of `exp` (its widths, init, activation, bias flag,
-/// input and output-gradient distributions), or why no theory applies.
+/// The per-layer predictions for one cell of `exp` (its network, init, activation, input and
+/// output-gradient distributions), or why no theory applies.
 pub fn cell_predictions(exp: &Experiment, cell: &Cell) -> Result<Vec<LayerPrediction>, String> {
-    let shapes = crate::arch::network::mlp(cell.depth, cell.width);
     recursion::predict(
         cell.activation,
         &cell.init.init,
-        &shapes,
-        exp.bias,
+        &cell.network(),
         exp.input,
         exp.output_grad,
     )

@@ -7,9 +7,9 @@ use super::meanfield::{
 };
 use super::recursion::{predict, propagate, LayerInit};
 use crate::activation::Activation;
+use crate::arch::network::mlp;
 use crate::config::{DataDist, Experiment};
 use crate::init::{BiasInit, Init, Scheme};
-use crate::arch::network::mlp;
 use crate::sim::{simulate, TrialSpec};
 
 const STD_NORMAL: DataDist = DataDist::STANDARD;
@@ -30,7 +30,7 @@ fn theory_relu_he_constant_forward_variance() {
         uniform: false,
         std: 0.3,
     };
-    let p = predict(Activation::Relu, &init, &mlp(40, 300), true, input, grad).unwrap();
+    let p = predict(Activation::Relu, &init, &mlp(&[300; 41], true), input, grad).unwrap();
     for l in &p {
         assert!((l.preact_var - 2.0 * 1.7 * 1.7).abs() < 1e-12, "{l:?}");
         assert!((l.act_sq_mean - 1.7 * 1.7).abs() < 1e-12, "{l:?}");
@@ -45,8 +45,7 @@ fn theory_relu_he_constant_forward_variance() {
     let q = predict(
         Activation::Relu,
         &out,
-        &mlp(5, 300),
-        false,
+        &mlp(&[300; 6], false),
         STD_NORMAL,
         STD_NORMAL,
     )
@@ -157,8 +156,7 @@ fn theory_selu_lecun_fixed_point() {
     let pr = predict(
         Activation::Selu,
         &init,
-        &mlp(30, 256),
-        true,
+        &mlp(&[256; 31], true),
         STD_NORMAL,
         STD_NORMAL,
     )
@@ -440,17 +438,16 @@ fn theory_pair_matches_nested_simpson() {
 ///   (2.5 allows for the χ-distribution of a 5-sample std).
 fn sim_agreement(act: Activation, init: &Init, input: DataDist, grad: DataDist) -> f64 {
     let (width, depth, batch, trials) = (1024, 5, 256, 5);
-    let theory = predict(act, init, &mlp(depth, width), true, input, grad).unwrap();
+    let net = mlp(&vec![width; depth + 1], true);
+    let theory = predict(act, init, &net, input, grad).unwrap();
     let runs: Vec<_> = (0..trials)
         .map(|trial| {
             simulate::<f32>(&TrialSpec {
                 seed: 2024,
                 activation: act,
                 init,
-                width,
-                depth,
+                network: &net,
                 batch,
-                bias: true,
                 input,
                 output_grad: grad,
                 trial,
@@ -622,12 +619,12 @@ weight = "ones"
         String::from_utf8(crate::output::tables::cells_csv(&exp, &results).unwrap()).unwrap();
     let header = cells_csv.lines().next().unwrap();
     assert!(
-        header.ends_with(",nonfinite_layers,theory_max_abs_log10"),
+        header.ends_with(",nonfinite_layers,theory_max_abs_log10,widths"),
         "{header}"
     );
     for line in cells_csv.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
-        assert_eq!(f.len(), 14, "{line}");
+        assert_eq!(f.len(), 15, "{line}");
         let empty = [f[10], f[11], f[13]].iter().all(|x| x.is_empty());
         let full = [f[10], f[11], f[13]]
             .iter()

@@ -44,21 +44,37 @@ pub fn worker_share() -> usize {
 
 /// C = A·B, parallel over row blocks of C when workers are idle. `A` is m×k, `B` is k×n, `C` is m×n.
 pub fn gemm<T: Real>(a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>) {
+    gemm_beta(a, b, T::zero(), c);
+}
+
+/// C += A·B (same splitting and bit-reproducibility as [`gemm`]).
+pub fn gemm_acc<T: Real>(a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>) {
+    gemm_beta(a, b, T::one(), c);
+}
+
+/// C = A·B + β·C.
+fn gemm_beta<T: Real>(a: ArrayView2<T>, b: ArrayView2<T>, beta: T, c: ArrayViewMut2<T>) {
     let m = a.nrows();
     let blocks = worker_share().min(m / MIN_BLOCK_ROWS).max(1);
     if blocks == 1 {
         let mut c = c;
-        general_mat_mul(T::one(), &a, &b, T::zero(), &mut c);
+        general_mat_mul(T::one(), &a, &b, beta, &mut c);
         return;
     }
     let rows = m.div_ceil(blocks);
-    gemm_split(a, b, c, rows);
+    gemm_split(a, b, beta, c, rows);
 }
 
-fn gemm_split<T: Real>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, rows: usize) {
+fn gemm_split<T: Real>(
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    beta: T,
+    mut c: ArrayViewMut2<T>,
+    rows: usize,
+) {
     let m = a.nrows();
     if m <= rows {
-        general_mat_mul(T::one(), &a, &b, T::zero(), &mut c);
+        general_mat_mul(T::one(), &a, &b, beta, &mut c);
         return;
     }
     // Split at a multiple of `rows` so the blocks are the same whatever the recursion.
@@ -66,8 +82,8 @@ fn gemm_split<T: Real>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<
     let (a0, a1) = a.split_at(Axis(0), half);
     let (c0, c1) = c.split_at(Axis(0), half);
     rayon::join(
-        || gemm_split(a0, b, c0, rows),
-        || gemm_split(a1, b, c1, rows),
+        || gemm_split(a0, b, beta, c0, rows),
+        || gemm_split(a1, b, beta, c1, rows),
     );
 }
 
@@ -92,7 +108,7 @@ mod tests {
         general_mat_mul(1.0, &a, &b, 0.0, &mut whole);
         for rows in [1, 7, 64, 100, 150, 299] {
             let mut c = Array2::<f32>::zeros((300, 190));
-            gemm_split(a.view(), b.view(), c.view_mut(), rows);
+            gemm_split(a.view(), b.view(), 0.0, c.view_mut(), rows);
             assert!(c == whole, "rows {rows}");
         }
         for threads in [1, 2, 3, 5] {
