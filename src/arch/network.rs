@@ -204,10 +204,10 @@ impl Network {
         batch as u128 * (outputs + self.input.len() as u128)
     }
 
-    /// Bytes one simulation job holds at its peak: the stored tensors, the output gradient and
-    /// eight work buffers of the largest tensor, the im2col buffer of conv layers, the weights
-    /// when `keep_weights` (else three of the largest: the layer, a permuted copy and its
-    /// gradient).
+    /// Bytes one simulation job holds at its peak: the stored tensors, five tensors of the
+    /// largest size (the output gradient g, and in the backward pass the running gradient, the
+    /// input gradient, φ and φ′ of the recomputed activation), the weights when
+    /// `keep_weights` (else three of the largest: the layer, its GEMM operand and its gradient).
     pub fn job_bytes(&self, batch: usize, elem_bytes: usize, keep_weights: bool) -> u128 {
         let b = elem_bytes as u128;
         let taps = self.taps();
@@ -217,17 +217,8 @@ impl Network {
         } else {
             3 * largest_weight
         };
-        let buffers = 8 * batch as u128 * self.max_features() as u128;
-        let im2col = self
-            .layers
-            .iter()
-            .map(|l| match l {
-                Layer::Conv(c) => crate::sim::layers::conv::cols_entries(c, batch) as u128,
-                _ => 0,
-            })
-            .max()
-            .unwrap_or(0);
-        (self.stored_entries(batch) + weights + buffers + im2col) * b
+        let buffers = 5 * batch as u128 * self.max_features() as u128;
+        (self.stored_entries(batch) + weights + buffers) * b
     }
 }
 

@@ -98,14 +98,15 @@ pub struct Arch {
 }
 
 impl Arch {
-    /// The `network` column: `mlp`, or e.g. `conv2d(kernel=3, padding=zeros, image=32x32)`.
+    /// The `network` column: `mlp`, or e.g. `conv2d(kernel=3 padding=zeros image=32x32)` (no
+    /// commas, so the CSV field needs no quoting).
     pub fn label(&self) -> String {
         match &self.conv {
             None => self.kind.name().to_string(),
             Some((image, kernel, padding)) => {
                 let dims: Vec<String> = image.iter().map(|d| d.to_string()).collect();
                 format!(
-                    "{}(kernel={kernel}, padding={}, image={})",
+                    "{}(kernel={kernel} padding={} image={})",
                     self.kind.name(),
                     padding.name(),
                     dims.join("x")

@@ -119,7 +119,7 @@ fn spread(s: &Spread) -> [String; 4] {
 }
 
 /// The cell columns every table starts with; `network` is the architecture's label (`mlp`,
-/// `conv2d(kernel=3, padding=zeros, image=32x32)`).
+/// `conv2d(kernel=3 padding=zeros image=32x32)`).
 fn cell_prefix(exp: &Experiment, r: &CellResult) -> Vec<String> {
     let c = &r.cell;
     vec![

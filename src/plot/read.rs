@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// The parameters that identify a cell (the sweep point) in every table.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CellKey {
-    /// The `network` column (`mlp`, `conv2d(kernel=3, padding=zeros, image=32x32)`).
+    /// The `network` column (`mlp`, `conv2d(kernel=3 padding=zeros image=32x32)`).
     pub network: String,
     pub activation: String,
     pub init: String,

@@ -31,7 +31,8 @@ pub fn available_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Estimated peak: the `threads` largest jobs at once, plus 64 MiB for the process.
+/// Estimated peak: the `threads` largest jobs at once, plus 16 MiB for the process itself
+/// (measured: 5.4 MiB of RSS for a trivial run).
 pub fn estimate_bytes(exp: &Experiment, threads: usize) -> u64 {
     // Every cell has `trials` jobs; at most `threads` run at once: take the largest that many.
     let mut jobs: Vec<u64> = exp.cells().iter().map(|c| job_bytes(exp, c)).collect();
@@ -41,7 +42,7 @@ pub fn estimate_bytes(exp: &Experiment, threads: usize) -> u64 {
         .flat_map(|&j| std::iter::repeat_n(j, exp.trials))
         .take(threads.max(1))
         .fold(0u64, |a, b| a.saturating_add(b));
-    in_flight.saturating_add(64 << 20)
+    in_flight.saturating_add(16 << 20)
 }
 
 pub fn gib(bytes: u64) -> String {

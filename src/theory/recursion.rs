@@ -43,7 +43,7 @@ use crate::arch::layer::{Layer, Padding};
 use crate::arch::network::{Network, Tap};
 use crate::config::DataDist;
 use crate::init::{Init, Scheme};
-use crate::sim::kernels::im2col::TapTable;
+use crate::sim::kernels::taps::TapTable;
 
 /// What the recursion needs to know about one layer's init.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,5 +1,6 @@
-//! The simulator's numeric kernels: the GEMM (bit-reproducible for any thread split) and
-//! im2col for convolutions.
+//! The simulator's numeric kernels: the GEMM (bit-reproducible for any thread split), the
+//! convolutions' tap tables and their implicit-GEMM kernels.
 
+pub mod conv_gemm;
 pub mod gemm;
-pub mod im2col;
+pub mod taps;

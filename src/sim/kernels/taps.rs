@@ -1,17 +1,13 @@
-//! im2col for stride-1, same-size convolutions on channels-last batches.
+//! Tap tables of stride-1, same-size convolutions on channels-last batches.
 //!
 //! A batch of `samples` images with C channels at P positions each is the matrix
-//! `x[s·P + q, c]`. For a kernel with taps t (row-major over the kernel's positions, offsets
-//! s_t ∈ {−(k−1)/2, …, (k−1)/2}^d) the column matrix is
-//!   cols[s·P + q, t·C + c] = x[s·P + src(q, t), c],   src(q, t) = q + s_t,
-//! or 0 when q + s_t leaves the image under zero padding (wrapped under circular padding).
-//! A convolution is then `cols · W_fᵀ` with W_f[o, t·C + c] = W[o, c, t] (one GEMM), and its
-//! transpose — the input gradient — is the same construction on δ with the offsets negated.
-//! Rows are independent, so any split of the rows gives the same numbers.
+//! `x[s·P + q, c]`. A kernel's taps t run row-major over its positions, with offsets
+//! s_t ∈ {−(k−1)/2, …, (k−1)/2}^d; tap t of output position q reads position
+//! src(q, t) = q + s_t, or nothing (a zero) when q + s_t leaves the image under zero padding
+//! (it wraps under circular padding). The transposed convolution — the input gradient — reads
+//! q − s_t: the same table with the offsets negated.
 
 use crate::arch::layer::Padding;
-use crate::real::Real;
-use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// For every output position q and tap t, the source position (or `None`: a zero).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,48 +82,9 @@ impl TapTable {
     }
 }
 
-/// Fill `cols` (rows `r0..r0 + cols.nrows()` of the column matrix of `x`, width taps·C) from
-/// `x` (all rows of the batch, C columns). Parallel over row blocks when this job has idle
-/// workers; the numbers do not depend on it.
-pub fn im2col<T: Real>(x: ArrayView2<T>, table: &TapTable, r0: usize, mut cols: ArrayViewMut2<T>) {
-    let c = x.ncols();
-    let (p, taps) = (table.positions, table.taps);
-    debug_assert_eq!(cols.ncols(), taps * c);
-    let xs = x.as_slice().expect("standard layout");
-    let width = taps * c;
-    let out = cols.as_slice_mut().expect("standard layout");
-    let fill = |row0: usize, block: &mut [T]| {
-        for (i, row) in block.chunks_exact_mut(width).enumerate() {
-            let r = row0 + i;
-            let (s, q) = (r / p, r % p);
-            let base = s * p;
-            for (t, dst) in row.chunks_exact_mut(c).enumerate() {
-                match table.source(q, t) {
-                    Some(src) => {
-                        let from = (base + src) * c;
-                        dst.copy_from_slice(&xs[from..from + c]);
-                    }
-                    None => dst.fill(T::zero()),
-                }
-            }
-        }
-    };
-    let rows = out.len() / width.max(1);
-    const BLOCK_ROWS: usize = 256;
-    if super::gemm::worker_share() > 1 && rows > BLOCK_ROWS {
-        use rayon::prelude::*;
-        out.par_chunks_mut(BLOCK_ROWS * width)
-            .enumerate()
-            .for_each(|(b, block)| fill(r0 + b * BLOCK_ROWS, block));
-    } else {
-        fill(r0, out);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::Array2;
 
     #[test]
     fn borders_zero_or_wrap() {
@@ -155,30 +112,5 @@ mod tests {
         assert!((0..12).all(|q| w.valid_taps(q) == 9));
         // Corner (0, 0), tap (0, 0) wraps to (2, 3).
         assert_eq!(w.source(0, 0), Some(11));
-    }
-
-    #[test]
-    fn columns_match_the_definition() {
-        let (samples, c) = (2, 3);
-        let image = [3, 4];
-        let p = 12;
-        let x = Array2::from_shape_fn((samples * p, c), |(r, j)| (r * 10 + j) as f64);
-        let table = TapTable::new(&image, 3, Padding::Zeros, false);
-        let mut cols = Array2::<f64>::zeros((samples * p, 9 * c));
-        im2col(x.view(), &table, 0, cols.view_mut());
-        for r in 0..samples * p {
-            for t in 0..9 {
-                for j in 0..c {
-                    let want = table
-                        .source(r % p, t)
-                        .map_or(0.0, |s| x[[(r / p) * p + s, j]]);
-                    assert_eq!(cols[[r, t * c + j]], want);
-                }
-            }
-        }
-        // A block of rows starting elsewhere gives the same rows.
-        let mut part = Array2::<f64>::zeros((7, 9 * c));
-        im2col(x.view(), &table, 13, part.view_mut());
-        assert_eq!(part, cols.slice(ndarray::s![13..20, ..]));
     }
 }
