@@ -92,7 +92,8 @@ pub fn report(args: &TheoryArgs) -> anyhow::Result<String> {
     line("activation", act.label());
     let layer = match &args.init {
         Some(spec) => {
-            let init = Init::parse_spec(spec, "--init")?;
+            // gain = "preserve"/"pytorch" take the activation being analysed.
+            let init = Init::parse_spec(spec, "--init")?.for_activation(act);
             init.check_shape(&[width, width], "--init")?;
             let shape = &mlp(1, width)[0];
             let l = layer_init(&init, shape, true)
