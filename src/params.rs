@@ -52,6 +52,17 @@ impl Params {
         Ok(Some(v))
     }
 
+    /// The raw value of `key` (any type), removed from the table; `None` when absent.
+    pub fn value_opt(&mut self, key: &'static str) -> Option<Value> {
+        self.known.push(key);
+        self.table.remove(key)
+    }
+
+    /// The raw value of `key` without consuming it.
+    pub fn peek(&self, key: &str) -> Option<&Value> {
+        self.table.get(key)
+    }
+
     /// A required finite number.
     pub fn f64_req(&mut self, key: &'static str) -> anyhow::Result<f64> {
         match self.f64_opt(key)? {

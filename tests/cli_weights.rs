@@ -421,14 +421,16 @@ fn misuse_exits_2() {
             &["--init", "scheme = \"normal\", std = -1", "--shape", "3,3"],
             "std >= 0",
         ),
+        // gelu is accepted since issue 17 (beyond PyTorch: its variance-preserving gain);
+        // a name neither PyTorch nor initlab knows is still refused.
         (
             &[
                 "--init",
-                "scheme = \"kaiming_normal\", nonlinearity = \"gelu\"",
+                "scheme = \"kaiming_normal\", nonlinearity = \"swish\"",
                 "--shape",
                 "3,3",
             ],
-            "unknown nonlinearity 'gelu'",
+            "unknown nonlinearity 'swish'",
         ),
         (
             &[

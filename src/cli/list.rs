@@ -2,7 +2,10 @@
 //! parameters, defaults and the variance each scheme gives a weight of shape `[out, in, k...]`.
 
 use crate::activation::Activation;
-use crate::init::gain::{calculate_gain, NONLINEARITIES};
+use crate::init::gain::{
+    calculate_gain, nonlinearity_gain, EXTENDED_NONLINEARITIES, NONLINEARITIES,
+};
+use crate::theory::gain::preserve_gain;
 use clap::Args;
 use std::fmt::Write as _;
 
@@ -55,31 +58,31 @@ pub const SCHEME_ENTRIES: &[Entry] = &[
     e(
         "xavier_uniform",
         "xavier_uniform(gain=1)",
-        "U(-bound, bound), bound = gain*sqrt(6/(fan_in+fan_out)) (Glorot & Bengio 2010)",
+        "U(-bound, bound), bound = gain*sqrt(6/(fan_in+fan_out)) (Glorot & Bengio 2010); beyond PyTorch: nonlinearity=\"...\" instead of gain (gain = calculate_gain(nonlinearity); elu/gelu/silu/softplus: their preserve gain), gain=\"preserve\"|\"pytorch\" (per the layer's activation)",
         "2*gain^2/(fan_in+fan_out)",
     ),
     e(
         "xavier_normal",
         "xavier_normal(gain=1)",
-        "N(0, std^2), std = gain*sqrt(2/(fan_in+fan_out))",
+        "N(0, std^2), std = gain*sqrt(2/(fan_in+fan_out)); beyond PyTorch: nonlinearity, gain=\"preserve\"|\"pytorch\" as for xavier_uniform",
         "2*gain^2/(fan_in+fan_out)",
     ),
     e(
         "kaiming_uniform",
         "kaiming_uniform(a=0, mode=\"fan_in\"|\"fan_out\", nonlinearity=\"leaky_relu\")",
-        "U(-bound, bound), bound = gain*sqrt(3/fan), gain = calculate_gain(nonlinearity, a) (He et al. 2015)",
+        "U(-bound, bound), bound = gain*sqrt(3/fan), gain = calculate_gain(nonlinearity, a) (He et al. 2015); beyond PyTorch: nonlinearity also elu/gelu/silu/softplus (their preserve gain), and gain=\"preserve\"|\"pytorch\"|g instead of nonlinearity and a",
         "gain^2/fan; default gain = sqrt(2/(1+0^2)) = sqrt(2): 2/fan_in",
     ),
     e(
         "kaiming_normal",
         "kaiming_normal(a=0, mode=\"fan_in\"|\"fan_out\", nonlinearity=\"leaky_relu\")",
-        "N(0, std^2), std = gain/sqrt(fan) -- NOT truncated (Keras he_normal is)",
+        "N(0, std^2), std = gain/sqrt(fan) -- NOT truncated (Keras he_normal is); beyond PyTorch: as for kaiming_uniform",
         "gain^2/fan; default 2/fan_in",
     ),
     e(
         "orthogonal",
         "orthogonal(gain=1)",
-        "gain * Haar-random (semi-)orthogonal matrix of size out x (in*prod k): QR of a Gaussian matrix with the signs of diag(R) (Saxe et al. 2014)",
+        "gain * Haar-random (semi-)orthogonal matrix of size out x (in*prod k): QR of a Gaussian matrix with the signs of diag(R) (Saxe et al. 2014); beyond PyTorch: gain=\"preserve\"|\"pytorch\"",
         "gain^2/max(out, in*prod k)",
     ),
     e(
@@ -210,6 +213,22 @@ pub fn listing() -> String {
     }
     let _ = writeln!(
         s,
+        "\nNonlinearities beyond PyTorch (xavier_* and kaiming_*; calculate_gain rejects them): the variance-preserving\n\
+         gain g with g^2*E[phi(z)^2] = 1, z ~ N(0,1), of the activation with its default parameters (initlab gain --all):\n"
+    );
+    for n in EXTENDED_NONLINEARITIES {
+        let g = nonlinearity_gain(n, None).expect("every extended nonlinearity has a gain");
+        let _ = writeln!(s, "  {n:<17} gain {g} (beyond PyTorch)");
+    }
+    let _ = writeln!(
+        s,
+        "\nGain words beyond PyTorch (xavier_*, kaiming_*, orthogonal): gain = \"preserve\" takes the preserve gain of each\n\
+         cell's own activation (with its parameters) at q = 1; gain = \"pytorch\" takes calculate_gain of the cell's\n\
+         activation, sqrt 2 where PyTorch has none. Resolved per cell; `initlab weights` needs --activation A for them.\n\
+         Any other scheme given gain is refused (exit 2)."
+    );
+    let _ = writeln!(
+        s,
         "\nActivations (network.activation; name or {{ name = \"...\", param = value }}), with the matching kaiming gain:\n"
     );
     for (sig, formula) in Activation::catalogue() {
@@ -225,7 +244,12 @@ pub fn listing() -> String {
             .unwrap_or_else(|| {
                 "no calculate_gain entry (sqrt 2, ReLU-like, is the usual choice)".into()
             });
-        let _ = writeln!(s, "  {sig:<34} {formula}\n      {gain}");
+        let preserve = Activation::parse(name, "list")
+            .ok()
+            .and_then(|a| preserve_gain(a, 1.0, 0.0))
+            .map(|g| format!("; preserve gain (q = 1, beyond PyTorch) {g}"))
+            .unwrap_or_default();
+        let _ = writeln!(s, "  {sig:<34} {formula}\n      {gain}{preserve}");
     }
     let _ = writeln!(s, "\n{FANS}");
     s

@@ -2,6 +2,7 @@
 
 mod bench;
 mod compare;
+mod gain;
 mod list;
 mod merge;
 mod plot;
@@ -45,6 +46,9 @@ pub enum Command {
     /// Theory for an activation and an init (or σ_w², σ_b²): q*, c*, χ1, depth scales, phase,
     /// and with --depth the per-layer predicted variances.
     Theory(theory::TheoryArgs),
+    /// The variance-preserving gain of an activation beside PyTorch's calculate_gain: stability
+    /// of the preserved variance, χ1, depth scales and the edge of chaos (--all: every activation).
+    Gain(gain::GainArgs),
 }
 
 /// Parse the command line and run the subcommand. Usage errors exit 2 via clap.
@@ -63,5 +67,6 @@ pub fn run() -> anyhow::Result<()> {
         Command::Report(args) => report::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Theory(args) => theory::run(args),
+        Command::Gain(args) => gain::run(args),
     }
 }

@@ -92,7 +92,8 @@ pub fn report(args: &TheoryArgs) -> anyhow::Result<String> {
     line("activation", act.label());
     let layer = match &args.init {
         Some(spec) => {
-            let init = Init::parse_spec(spec, "--init")?;
+            // gain = "preserve"/"pytorch" take the activation being analysed.
+            let init = Init::parse_spec(spec, "--init")?.for_activation(act);
             init.check_shape(&[width, width], "--init")?;
             let net = mlp(&[width, width], true);
             let l = layer_init(&init, &net.taps()[0])

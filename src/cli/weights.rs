@@ -6,7 +6,12 @@
 //! `gain`, `std`, `bound` (the uniform half-width, `none` for non-uniform schemes), `low`/`high`
 //! (the support), `theory_mean`/`theory_var` (the formula), and `mean`/`var` of the sample
 //! (population moments, accumulated in f64). Undefined quantities print `none`.
+//!
+//! `--activation A` (beyond PyTorch) resolves `gain = "preserve"` / `gain = "pytorch"` for the
+//! activation that follows the layer (and prints an `activation` line); without it such a SPEC
+//! exits 2 saying so, since those gains depend on the activation.
 
+use crate::activation::Activation;
 use crate::error::bad;
 use crate::init::{fans::fans, BiasInit, Init, Scheme};
 use crate::output::atomic::write_atomic;
@@ -37,6 +42,10 @@ pub struct WeightsArgs {
     /// Write every sampled value, one per line, row-major, to FILE (atomically).
     #[arg(long, value_name = "FILE")]
     pub dump: Option<PathBuf>,
+    /// The activation after the layer: resolves gain = "preserve" (its variance-preserving gain)
+    /// and gain = "pytorch" (its calculate_gain); other SPECs ignore it.
+    #[arg(long, value_name = "A")]
+    pub activation: Option<String>,
 }
 
 /// Parse `--shape`: comma-separated non-negative integers, at least one.
@@ -119,7 +128,19 @@ impl Report {
 }
 
 pub fn run(args: WeightsArgs) -> anyhow::Result<()> {
-    let init = Init::parse_spec(&args.init, "--init")?;
+    let mut init = Init::parse_spec(&args.init, "--init")?;
+    let activation = match &args.activation {
+        Some(text) => Some(Activation::parse(text, "--activation")?),
+        None => None,
+    };
+    if let Some(act) = activation {
+        init = init.for_activation(act);
+    } else if let Some(word) = init.needs_activation() {
+        return Err(bad(format!(
+            "--init: gain = \"{word}\" depends on the activation that follows the layer: add --activation A (one of {}), or give a number, e.g. gain = 1.5",
+            crate::activation::NAMES.join(", ")
+        )));
+    }
     let shape = parse_shape(&args.shape)?;
     // The layer's weight rule decides what shapes are valid, for the bias too (PyTorch's messages).
     init.weight.check_shape(&shape).map_err(|e| {
@@ -148,6 +169,9 @@ pub fn run(args: WeightsArgs) -> anyhow::Result<()> {
     ]);
     let mut r = Report { lines: Vec::new() };
     r.put("init", init.canonical());
+    if let Some(act) = activation {
+        r.put("activation", act.label());
+    }
     if let Some(p) = init.preset {
         r.put("preset", p);
     }

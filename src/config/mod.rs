@@ -285,12 +285,18 @@ impl Experiment {
 
     /// The sweep in its deterministic order: activation, init, architecture (conv: kernel,
     /// then padding), width profile (depth + width: width, then depth) — file order each.
+    /// Each cell's init is resolved for its activation (`gain = "preserve"`/`"pytorch"` become
+    /// numbers, [`Init::for_activation`]); the label stays the one of the file.
     pub fn cells(&self) -> Vec<Cell> {
         let archs = self.net.archs();
         let profiles = self.net.sizes.profiles();
         let mut cells = Vec::new();
         for &activation in &self.activations {
             for init in &self.inits {
+                let init = LabeledInit {
+                    label: init.label.clone(),
+                    init: init.init.for_activation(activation),
+                };
                 for arch in &archs {
                     for widths in &profiles {
                         cells.push(Cell {
@@ -460,6 +466,24 @@ preset = "pytorch_default"
         assert_eq!(e.cells().len(), 2 * 2 * 2);
         assert_eq!(e.inits[1].label, "pytorch_default");
         assert_eq!(e.dtype, Dtype::F32);
+    }
+
+    /// `gain = "preserve"` stays a word in the experiment (and its resolved TOML) and becomes
+    /// each cell's own number; the label is shared by the activations.
+    #[test]
+    fn preserve_is_resolved_per_cell() {
+        let text = GOOD.replace(
+            "weight = { scheme = \"kaiming_normal\", nonlinearity = \"relu\" }",
+            "weight = { scheme = \"kaiming_normal\", gain = \"preserve\" }",
+        );
+        let e = Experiment::parse(&text, "x.toml", "x").unwrap();
+        assert_eq!(e.inits[0].init.needs_activation(), Some("preserve"));
+        let back = Experiment::parse(&e.resolved_toml(), "r.toml", "x").unwrap();
+        assert_eq!(back, e);
+        for cell in e.cells().iter().filter(|c| c.init.label == "He") {
+            let want = crate::init::gain::run_preserve_gain(cell.activation);
+            assert_eq!(cell.init.init.weight.gain(), Some(want));
+        }
     }
 
     fn err(text: &str) -> String {

@@ -23,8 +23,10 @@ pub mod trunc;
 pub mod words;
 pub mod ziggurat;
 
-pub use scheme::{FanMode, Moments, Scheme, VsDistribution, SCHEMES};
+pub use gain::Gain;
+pub use scheme::{FanMode, Moments, Scheme, VsDistribution, GAIN_SCHEMES, SCHEMES};
 
+use crate::activation::Activation;
 use crate::error::{bad, unknown_name};
 use crate::params::{parse_inline, Params};
 use rand::Rng;
@@ -129,9 +131,11 @@ impl Init {
             "pytorch_default" => (
                 "pytorch_default",
                 Scheme::KaimingUniform {
-                    a: 5f64.sqrt(),
                     mode: FanMode::FanIn,
-                    nonlinearity: "leaky_relu",
+                    gain: Gain::Nonlinearity {
+                        name: "leaky_relu",
+                        param: Some(5f64.sqrt()),
+                    },
                 },
                 BiasInit::FanInUniform,
             ),
@@ -277,6 +281,29 @@ impl Init {
         Ok(init)
     }
 
+    /// This init for a layer followed by `act`: a weight `gain = "preserve"` becomes the
+    /// variance-preserving gain of `act` at q = 1 ([`gain::run_preserve_gain`]: g with
+    /// g²·E[φ(z)²] = 1), `gain = "pytorch"` calculate_gain of `act` (√2 where PyTorch has
+    /// none), as numbers — so the resolved init's canonical text, and with it the weight streams,
+    /// are fixed by (init, activation). Every other init is returned unchanged. The experiment
+    /// calls it once per cell ([`crate::config::Experiment::cells`]).
+    ///
+    /// Q = 1 whatever the experiment's input std: the gain is a property of φ and Q, like
+    /// calculate_gain's, and Q = 1 is the variance of standardized pre-activations (what a
+    /// unit-variance input gives a layer of gain 1). Layer 1 then sees q_1 = g²·E[x_0²], and
+    /// from there q moves to (or, if unstable, away from) Q.
+    pub fn for_activation(&self, act: Activation) -> Init {
+        Init {
+            weight: self.weight.for_activation(act),
+            ..self.clone()
+        }
+    }
+
+    /// `Some("preserve")`/`Some("pytorch")` when the weight's gain waits for an activation.
+    pub fn needs_activation(&self) -> Option<&'static str> {
+        self.weight.needs_activation()
+    }
+
     /// Check that this init can fill a weight of `shape` (PyTorch's shape rules).
     pub fn check_shape(&self, shape: &[usize], at: &str) -> anyhow::Result<()> {
         self.weight
@@ -396,6 +423,91 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("valid: linear"), "{e}");
+    }
+
+    /// `gain = "preserve"`/`"pytorch"`: parsed as words, resolved per activation to numbers
+    /// whose canonical text is fixed, refused where there is no gain, and not sampleable
+    /// unresolved.
+    #[test]
+    fn per_activation_gains() {
+        let gelu = Activation::Gelu { tanh_approx: false };
+        for scheme in GAIN_SCHEMES {
+            for word in gain::GAIN_WORDS {
+                let spec = format!("scheme = \"{scheme}\", gain = \"{word}\"");
+                let init = Init::parse_spec(&spec, "cli").unwrap();
+                assert_eq!(init.needs_activation(), Some(*word));
+                assert_eq!(init.canonical(), format!("{scheme}(gain={word})"));
+                // The unresolved init round-trips through its table (experiment.toml).
+                let back = scheme_from_value(&Value::Table(init.weight.to_table()), "t").unwrap();
+                assert_eq!(back, init.weight);
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+                let e = init.weight.sample(&[4, 4], &mut rng).unwrap_err();
+                assert!(e.contains("depends on the activation"), "{e}");
+                let r = init.for_activation(gelu);
+                assert_eq!(r.needs_activation(), None);
+                let g = r.weight.gain().unwrap();
+                let want = if *word == "preserve" {
+                    gain::run_preserve_gain(gelu)
+                } else {
+                    std::f64::consts::SQRT_2
+                };
+                assert_eq!(g, want, "{spec}");
+                assert_eq!(r, init.for_activation(gelu), "deterministic");
+                assert!(
+                    r.canonical().contains(&format!("gain={g}")),
+                    "{}",
+                    r.canonical()
+                );
+                // Square layer: σ_w² = fan·Var[w] = g² for every gain scheme (orthogonal too).
+                let var = r.weight.moments(&[64, 64]).unwrap().var;
+                assert!((64.0 * var / (g * g) - 1.0).abs() < 1e-14, "{spec}: {var}");
+            }
+        }
+        // Resolving leaves every other init alone.
+        for spec in [
+            "kaiming_normal",
+            "pytorch_default",
+            "xavier_uniform",
+            "normal",
+        ] {
+            let init = Init::parse_spec(spec, "cli").unwrap();
+            assert_eq!(init.for_activation(gelu), init, "{spec}");
+        }
+        // kaiming with a number: Var = g²/fan_in, canonical parses back.
+        let k = Init::parse_spec("scheme = \"kaiming_uniform\", gain = 1.5", "cli").unwrap();
+        assert_eq!(k.weight.std(&[10, 40]), Some(1.5 / 40f64.sqrt()));
+        let back = scheme_from_value(&Value::Table(k.weight.to_table()), "t").unwrap();
+        assert_eq!(back, k.weight);
+        // nonlinearity on xavier (beyond PyTorch) = calculate_gain(nonlinearity) as gain.
+        let x =
+            Init::parse_spec("scheme = \"xavier_normal\", nonlinearity = \"tanh\"", "cli").unwrap();
+        assert_eq!(x.weight.gain(), Some(5.0 / 3.0));
+        assert_eq!(x.canonical(), "xavier_normal(nonlinearity=tanh)");
+        // Refusals name the value and the choices.
+        for (spec, want) in [
+            (
+                "scheme = \"normal\", gain = \"preserve\"",
+                "schemes with a gain: xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal, orthogonal",
+            ),
+            ("scheme = \"variance_scaling\", gain = \"preserve\"", "scale = gain^2"),
+            ("scheme = \"uniform\", gain = 2", "has no gain"),
+            ("scheme = \"xavier_normal\", gain = \"keep\"", "valid: preserve, pytorch or a number"),
+            ("scheme = \"xavier_normal\", gain = true", "expected a finite number"),
+            (
+                "scheme = \"kaiming_normal\", gain = \"preserve\", nonlinearity = \"relu\"",
+                "either 'gain' or 'nonlinearity'",
+            ),
+            ("scheme = \"kaiming_normal\", gain = 2, a = 1", "either 'gain' or 'a'"),
+            (
+                "scheme = \"xavier_uniform\", gain = 2, nonlinearity = \"relu\"",
+                "either 'gain' or 'nonlinearity'",
+            ),
+            ("scheme = \"orthogonal\", nonlinearity = \"relu\"", "unknown key 'nonlinearity'"),
+        ] {
+            let e = Init::parse_spec(spec, "cli").unwrap_err();
+            assert!(crate::error::is_bad_input(&e), "{spec}");
+            assert!(e.to_string().contains(want), "{spec}: {e}");
+        }
     }
 
     /// Moments of sampled weights against the formulas: z-test on the mean and the variance

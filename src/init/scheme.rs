@@ -20,6 +20,15 @@
 //! | `variance_scaling(scale=1, mode=fan_in, distribution=truncated_normal)` | Keras | scale/max(1, n) |
 //!
 //! gain for kaiming is `calculate_gain(nonlinearity, a)`; fan is fan_in or fan_out per `mode`.
+//!
+//! **Beyond PyTorch** (see [`super::gain`]): `nonlinearity` also takes `elu`, `gelu`, `silu` and
+//! `softplus` (the variance-preserving gain at q = 1), and xavier_* take `nonlinearity` too
+//! (`gain = calculate_gain(nonlinearity)`); xavier_*, kaiming_* and orthogonal take
+//! `gain = "preserve"` (the variance-preserving gain of the cell's own activation) or
+//! `gain = "pytorch"` (calculate_gain of the cell's activation, √2 where PyTorch has none), both
+//! resolved per cell by [`Scheme::for_activation`], and kaiming_* take a number `gain = g`
+//! (Var = g²/fan) in place of `nonlinearity` and `a`. Any other scheme given `gain` is refused
+//! with the list of schemes that have one.
 //! Keras' truncated normal draws N(0, σ²) with σ = √(scale/n)/0.87962566103423978 and re-draws
 //! anything beyond 2σ, so the variance is scale/n; n uses Keras' `compute_fans` (any rank, see
 //! [`keras_fans`]).
@@ -33,9 +42,10 @@
 //! 0 <= sparsity <= 1.
 
 use super::fans::fans;
-use super::gain::{calculate_gain, NONLINEARITIES};
+use super::gain::{Gain, ALL_NONLINEARITIES, GAIN_WORDS};
 use super::orthogonal::orthogonalize;
 use super::trunc::{trunc_normal_moments, TruncNormal};
+use crate::activation::Activation;
 use crate::error::{bad, unknown_name};
 use crate::params::{canonical, Params};
 use rand::Rng;
@@ -62,6 +72,15 @@ pub const SCHEMES: &[&str] = &[
     "delta_orthogonal",
     "sparse",
     "variance_scaling",
+];
+
+/// The schemes that have a gain (and so accept `gain = "preserve"`).
+pub const GAIN_SCHEMES: &[&str] = &[
+    "xavier_uniform",
+    "xavier_normal",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "orthogonal",
 ];
 
 /// Which fan a Kaiming scheme preserves.
@@ -142,23 +161,22 @@ pub enum Scheme {
         groups: usize,
     },
     XavierUniform {
-        gain: f64,
+        gain: Gain,
     },
     XavierNormal {
-        gain: f64,
+        gain: Gain,
     },
+    /// PyTorch's `a` and `nonlinearity` are `gain: Gain::Nonlinearity { name, param: Some(a) }`.
     KaimingUniform {
-        a: f64,
         mode: FanMode,
-        nonlinearity: &'static str,
+        gain: Gain,
     },
     KaimingNormal {
-        a: f64,
         mode: FanMode,
-        nonlinearity: &'static str,
+        gain: Gain,
     },
     Orthogonal {
-        gain: f64,
+        gain: Gain,
     },
     /// Xiao et al. 2018, "Dynamical isometry and a mean field theory of CNNs", Algorithm 1: a
     /// Haar-orthogonal `[out, in]` matrix (orthonormal rows or columns, times gain) at the
@@ -166,7 +184,7 @@ pub enum Scheme {
     /// Beyond PyTorch (TensorFlow's `ConvolutionDeltaOrthogonal`, which also needs in ≤ out;
     /// here out < in gives orthonormal rows instead).
     DeltaOrthogonal {
-        gain: f64,
+        gain: Gain,
     },
     Sparse {
         sparsity: f64,
@@ -194,6 +212,19 @@ impl Scheme {
     /// Parse a scheme from its parameter table (the `scheme` key already removed).
     pub fn from_params(name: &str, mut p: Params) -> anyhow::Result<Scheme> {
         let at = p.at.clone();
+        if !GAIN_SCHEMES.contains(&name) && SCHEMES.contains(&name) {
+            if let Some(v) = p.peek("gain") {
+                let hint = if name == "variance_scaling" {
+                    " (its scale is the gain squared: scale = gain^2)"
+                } else {
+                    ""
+                };
+                return Err(bad(format!(
+                    "{at}: scheme '{name}' has no gain{hint}, so gain = {v} cannot apply; schemes with a gain: {}",
+                    GAIN_SCHEMES.join(", ")
+                )));
+            }
+        }
         let s = match name {
             "uniform" => {
                 let (a, b) = (p.f64_or("a", 0.0)?, p.f64_or("b", 1.0)?);
@@ -236,13 +267,20 @@ impl Scheme {
                 groups: p.usize_or("groups", 1)?,
             },
             "xavier_uniform" | "xavier_normal" => {
-                let gain = p.f64_or("gain", 1.0)?;
+                let gain = match (gain_opt(&mut p)?, nonlinearity_opt(&mut p)?) {
+                    (Some(_), Some(_)) => return Err(both_gain_and(&at, name, "nonlinearity")),
+                    (Some(g), None) => g,
+                    (None, Some(name)) => Gain::Nonlinearity { name, param: None },
+                    (None, None) => Gain::Value(1.0),
+                };
                 // PyTorch passes gain·√(…) on as uniform_(−a, a) / normal_(0, std), which reject
                 // a negative half-width or std.
-                if gain < 0.0 {
-                    return Err(bad(format!(
-                        "{at}: {name} needs gain >= 0, found gain = {gain}"
-                    )));
+                if let Gain::Value(g) = gain {
+                    if g < 0.0 {
+                        return Err(bad(format!(
+                            "{at}: {name} needs gain >= 0, found gain = {g}"
+                        )));
+                    }
                 }
                 if name == "xavier_uniform" {
                     Scheme::XavierUniform { gain }
@@ -251,29 +289,32 @@ impl Scheme {
                 }
             }
             "kaiming_uniform" | "kaiming_normal" => {
-                let a = p.f64_or("a", 0.0)?;
+                let a = p.f64_opt("a")?;
                 let mode =
                     FanMode::from_name(p.choice_or("mode", "fan_in", &["fan_in", "fan_out"])?);
-                let nonlinearity = p.choice_or("nonlinearity", "leaky_relu", NONLINEARITIES)?;
+                let nonlinearity = nonlinearity_opt(&mut p)?;
+                let gain = match gain_opt(&mut p)? {
+                    Some(_) if nonlinearity.is_some() => {
+                        return Err(both_gain_and(&at, name, "nonlinearity"))
+                    }
+                    Some(_) if a.is_some() => return Err(both_gain_and(&at, name, "a")),
+                    Some(g) => g,
+                    None => Gain::Nonlinearity {
+                        name: nonlinearity.unwrap_or("leaky_relu"),
+                        param: Some(a.unwrap_or(0.0)),
+                    },
+                };
                 if name == "kaiming_uniform" {
-                    Scheme::KaimingUniform {
-                        a,
-                        mode,
-                        nonlinearity,
-                    }
+                    Scheme::KaimingUniform { mode, gain }
                 } else {
-                    Scheme::KaimingNormal {
-                        a,
-                        mode,
-                        nonlinearity,
-                    }
+                    Scheme::KaimingNormal { mode, gain }
                 }
             }
             "orthogonal" => Scheme::Orthogonal {
-                gain: p.f64_or("gain", 1.0)?,
+                gain: gain_opt(&mut p)?.unwrap_or(Gain::Value(1.0)),
             },
             "delta_orthogonal" => Scheme::DeltaOrthogonal {
-                gain: p.f64_or("gain", 1.0)?,
+                gain: gain_opt(&mut p)?.unwrap_or(Gain::Value(1.0)),
             },
             "sparse" => {
                 let sparsity = p.f64_req("sparsity")?;
@@ -385,23 +426,35 @@ impl Scheme {
             Scheme::XavierUniform { gain }
             | Scheme::XavierNormal { gain }
             | Scheme::Orthogonal { gain }
-            | Scheme::DeltaOrthogonal { gain } => put(&mut ps, "gain", gain, 1.0),
-            Scheme::KaimingUniform {
-                a,
-                mode,
-                nonlinearity,
-            }
-            | Scheme::KaimingNormal {
-                a,
-                mode,
-                nonlinearity,
-            } => {
-                put(&mut ps, "a", a, 0.0);
+            | Scheme::DeltaOrthogonal { gain } => match gain {
+                Gain::Value(g) => put(&mut ps, "gain", g, 1.0),
+                Gain::Nonlinearity { name, .. } => {
+                    ps.push(("nonlinearity", Value::String(name.into())))
+                }
+                Gain::Preserve | Gain::Pytorch => {
+                    let word = gain.word().expect("a word");
+                    ps.push(("gain", Value::String(word.into())))
+                }
+            },
+            Scheme::KaimingUniform { mode, gain } | Scheme::KaimingNormal { mode, gain } => {
+                // PyTorch's order: a, mode, nonlinearity; initlab's gain after them.
+                if let Gain::Nonlinearity { param, .. } = gain {
+                    put(&mut ps, "a", param.unwrap_or(0.0), 0.0);
+                }
                 if mode != FanMode::FanIn {
                     ps.push(("mode", Value::String(mode.name().into())));
                 }
-                if nonlinearity != "leaky_relu" {
-                    ps.push(("nonlinearity", Value::String(nonlinearity.into())));
+                match gain {
+                    Gain::Nonlinearity { name, .. } => {
+                        if name != "leaky_relu" {
+                            ps.push(("nonlinearity", Value::String(name.into())));
+                        }
+                    }
+                    Gain::Value(g) => ps.push(("gain", Value::Float(g))),
+                    Gain::Preserve | Gain::Pytorch => {
+                        let word = gain.word().expect("a word");
+                        ps.push(("gain", Value::String(word.into())))
+                    }
                 }
             }
             Scheme::Sparse { sparsity, std } => {
@@ -516,9 +569,9 @@ impl Scheme {
             Scheme::Normal { std, .. }
             | Scheme::TruncNormal { std, .. }
             | Scheme::Sparse { std, .. } => Some(std),
-            Scheme::XavierUniform { gain } | Scheme::XavierNormal { gain } => {
+            Scheme::XavierUniform { .. } | Scheme::XavierNormal { .. } => {
                 let (fi, fo) = fans?;
-                Some(gain * (2.0 / (fi + fo) as f64).sqrt())
+                Some(self.gain()? * (2.0 / (fi + fo) as f64).sqrt())
             }
             Scheme::KaimingUniform { .. } | Scheme::KaimingNormal { .. } => {
                 let (fi, fo) = fans?;
@@ -536,13 +589,15 @@ impl Scheme {
                     _ => v.sqrt(),
                 })
             }
-            Scheme::Orthogonal { gain } => {
+            Scheme::Orthogonal { .. } => {
+                let gain = self.gain()?;
                 let rows = *shape.first()?;
                 let cols: usize = shape[1..].iter().product();
                 let big = rows.max(cols);
                 (shape.len() >= 2 && big > 0).then(|| gain.abs() / (big as f64).sqrt())
             }
-            Scheme::DeltaOrthogonal { gain } => {
+            Scheme::DeltaOrthogonal { .. } => {
+                let gain = self.gain()?;
                 let n: usize = shape.iter().product();
                 (shape.len() >= 2 && n > 0)
                     .then(|| gain.abs() * (shape[0].min(shape[1]) as f64 / n as f64).sqrt())
@@ -576,9 +631,10 @@ impl Scheme {
             Scheme::Ones => (1.0, 1.0),
             Scheme::Zeros => (0.0, 0.0),
             Scheme::Eye | Scheme::Dirac { .. } => (0.0, 1.0),
-            Scheme::Orthogonal { gain } | Scheme::DeltaOrthogonal { gain } => {
-                (-gain.abs(), gain.abs())
-            }
+            Scheme::Orthogonal { .. } | Scheme::DeltaOrthogonal { .. } => match self.gain() {
+                Some(g) => (-g.abs(), g.abs()),
+                None => (-inf, inf),
+            },
             Scheme::VarianceScaling {
                 distribution: VsDistribution::TruncatedNormal,
                 ..
@@ -593,21 +649,47 @@ impl Scheme {
         }
     }
 
-    /// The gain the scheme applies (kaiming: `calculate_gain(nonlinearity, a)`).
+    /// The gain the scheme applies (kaiming: `calculate_gain(nonlinearity, a)`); `None` for
+    /// schemes without one and for `gain = "preserve"`/`"pytorch"` before
+    /// [`Scheme::for_activation`].
     pub fn gain(&self) -> Option<f64> {
+        self.gain_rule().and_then(|g| g.value())
+    }
+
+    /// Where the gain comes from, for the schemes that have one.
+    pub fn gain_rule(&self) -> Option<Gain> {
         match *self {
             Scheme::XavierUniform { gain }
             | Scheme::XavierNormal { gain }
             | Scheme::Orthogonal { gain }
-            | Scheme::DeltaOrthogonal { gain } => Some(gain),
-            Scheme::KaimingUniform {
-                a, nonlinearity, ..
-            }
-            | Scheme::KaimingNormal {
-                a, nonlinearity, ..
-            } => calculate_gain(nonlinearity, Some(a)).ok(),
+            | Scheme::DeltaOrthogonal { gain }
+            | Scheme::KaimingUniform { gain, .. }
+            | Scheme::KaimingNormal { gain, .. } => Some(gain),
             _ => None,
         }
+    }
+
+    /// `Some("preserve")`/`Some("pytorch")` when the gain depends on the layer's activation and
+    /// has not been resolved ([`Scheme::for_activation`]); such a scheme cannot be sampled.
+    pub fn needs_activation(&self) -> Option<&'static str> {
+        self.gain_rule().and_then(|g| g.word())
+    }
+
+    /// This scheme for a layer followed by `act`: `gain = "preserve"` becomes the number
+    /// [`super::gain::run_preserve_gain`]`(act)`, `gain = "pytorch"` calculate_gain of `act`
+    /// (√2 where PyTorch has none); every other scheme is returned unchanged.
+    pub fn for_activation(&self, act: Activation) -> Scheme {
+        let mut s = self.clone();
+        match &mut s {
+            Scheme::XavierUniform { gain }
+            | Scheme::XavierNormal { gain }
+            | Scheme::Orthogonal { gain }
+            | Scheme::DeltaOrthogonal { gain }
+            | Scheme::KaimingUniform { gain, .. }
+            | Scheme::KaimingNormal { gain, .. } => *gain = gain.resolve(act),
+            _ => {}
+        }
+        s
     }
 
     fn kaiming_fan(&self, fan_in: usize, fan_out: usize) -> f64 {
@@ -676,6 +758,12 @@ impl Scheme {
         rng: &mut R,
     ) -> Result<Vec<f64>, String> {
         self.check_shape(shape)?;
+        if let Some(word) = self.needs_activation() {
+            return Err(format!(
+                "{}: gain = \"{word}\" depends on the activation that follows the layer; resolve it with an activation first (Init::for_activation)",
+                self.name()
+            ));
+        }
         let n: usize = shape.iter().product();
         if n == 0 {
             return Ok(Vec::new());
@@ -718,28 +806,27 @@ impl Scheme {
                 }
                 w
             }
-            Scheme::Orthogonal { gain } => {
+            Scheme::Orthogonal { .. } => {
+                let gain = self.gain().expect("resolved above");
                 let rows = shape[0];
                 let cols = n / rows;
                 let mut a = normal(rng, 0.0, 1.0);
                 orthogonalize(&mut a, rows, cols, gain);
                 a
             }
-            Scheme::DeltaOrthogonal { gain } => {
+            Scheme::DeltaOrthogonal { .. } => {
+                let gain = self.gain().expect("resolved above");
                 let (rows, cols) = (shape[0], shape[1]);
                 let spatial = &shape[2..];
                 let per_in: usize = spatial.iter().product();
                 // Centre tap, row-major over the kernel (as dirac).
                 let centre = spatial.iter().fold(0, |acc, &k| acc * k + k / 2);
-                let mut q = {
-                    let mut o = vec![0.0; rows * cols];
-                    Elementwise::Normal {
-                        mean: 0.0,
-                        std: 1.0,
-                    }
-                    .fill(rng, &mut o);
-                    o
-                };
+                let mut q = vec![0.0; rows * cols];
+                Elementwise::Normal {
+                    mean: 0.0,
+                    std: 1.0,
+                }
+                .fill(rng, &mut q);
                 orthogonalize(&mut q, rows, cols, gain);
                 let mut w = vec![0.0; n];
                 for o in 0..rows {
@@ -865,4 +952,45 @@ fn check_std(at: &str, scheme: &str, std: f64) -> anyhow::Result<()> {
         return Err(bad(format!("{at}: {scheme} needs std >= 0, found {std}")));
     }
     Ok(())
+}
+
+/// `gain` of xavier_*, kaiming_* and orthogonal: a finite number, `"preserve"` or `"pytorch"`.
+fn gain_opt(p: &mut Params) -> anyhow::Result<Option<Gain>> {
+    let at = format!("{}: key 'gain' of {}", p.at, p.owner);
+    Ok(match p.value_opt("gain") {
+        None => None,
+        Some(toml::Value::Float(g)) if g.is_finite() => Some(Gain::Value(g)),
+        Some(toml::Value::Integer(g)) => Some(Gain::Value(g as f64)),
+        Some(toml::Value::String(w)) => match w.as_str() {
+            "preserve" => Some(Gain::Preserve),
+            "pytorch" => Some(Gain::Pytorch),
+            other => {
+                return Err(bad(format!(
+                    "{at}: {} or a number",
+                    unknown_name("gain", other, GAIN_WORDS)
+                )))
+            }
+        },
+        Some(other) => {
+            return Err(bad(format!(
+                "{at}: expected a finite number, \"preserve\" or \"pytorch\", found {other}"
+            )))
+        }
+    })
+}
+
+/// `nonlinearity` of xavier_* and kaiming_*: one of [`ALL_NONLINEARITIES`].
+fn nonlinearity_opt(p: &mut Params) -> anyhow::Result<Option<&'static str>> {
+    if p.peek("nonlinearity").is_none() {
+        // Registered as a known key for the unknown-key message.
+        p.choice_or("nonlinearity", "", ALL_NONLINEARITIES)?;
+        return Ok(None);
+    }
+    Ok(Some(p.choice_or("nonlinearity", "", ALL_NONLINEARITIES)?))
+}
+
+fn both_gain_and(at: &str, scheme: &str, other: &str) -> anyhow::Error {
+    bad(format!(
+        "{at}: {scheme} takes either 'gain' or '{other}', not both: gain sets the gain itself, {other} is how PyTorch computes it"
+    ))
 }

@@ -11,10 +11,13 @@
 //! - [`meanfield`]: the length and correlation maps, q*, c*, χ1, ξ_q, ξ_c, the phase and the
 //!   critical line (Poole et al. 2016; Schoenholz et al. 2017).
 //! - [`phase`]: phase-diagram grids and their CSV files.
+//! - [`gain`]: the variance-preserving gain of any activation, its stability, χ1 and the edge
+//!   of chaos there, beside PyTorch's `calculate_gain` (`initlab gain`).
 //!
 //! Where no theory applies (the columns are left empty): deterministic weights (`eye`,
 //! `dirac`) and weights with a non-zero mean (see [`recursion::layer_init`]).
 
+pub mod gain;
 pub mod gaussian;
 pub mod meanfield;
 pub mod phase;
