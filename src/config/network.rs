@@ -171,6 +171,11 @@ impl NetworkKeys {
     }
 }
 
+/// Largest depth (weighted layers) of a profile.
+pub const MAX_DEPTH: usize = 100_000;
+/// Largest number of positions of an image.
+const MAX_POSITIONS: u128 = 1 << 24;
+
 /// The raw `[network]` keys this module validates.
 pub struct RawNetwork<'a> {
     pub kind: Option<&'a str>,
@@ -209,10 +214,19 @@ pub fn parse(raw: &RawNetwork, at: &dyn Fn(&str) -> String) -> anyhow::Result<Ne
             )));
         }
         (Some(w), None, None) => Sizes::Profiles(profiles(w, &at("network.widths"))?),
-        (None, Some(d), Some(w)) => Sizes::DepthWidth {
-            depths: super::size_list(d, &at("network.depth"))?,
-            widths: super::size_list(w, &at("network.width"))?,
-        },
+        (None, Some(d), Some(w)) => {
+            let depths = super::size_list(d, &at("network.depth"))?;
+            if let Some(&d) = depths.iter().find(|&&d| d > MAX_DEPTH) {
+                return Err(bad(format!(
+                    "{}: depth {d} is too deep (at most {MAX_DEPTH} layers)",
+                    at("network.depth")
+                )));
+            }
+            Sizes::DepthWidth {
+                depths,
+                widths: super::size_list(w, &at("network.width"))?,
+            }
+        }
         (None, Some(_), None) => {
             return Err(bad(format!(
                 "{}: is required with network.depth (or give network.widths instead)",
@@ -295,6 +309,12 @@ fn profiles(v: &Value, at: &str) -> anyhow::Result<Vec<Vec<usize>>> {
             return Err(bad(format!(
                 "{where_}: a profile needs at least two entries (n_0 and n_1), found {}",
                 list.len()
+            )));
+        }
+        if list.len() > MAX_DEPTH + 1 {
+            return Err(bad(format!(
+                "{where_}: {} layers is too deep (at most {MAX_DEPTH})",
+                list.len() - 1
             )));
         }
         let p = list
@@ -402,17 +422,24 @@ fn conv_keys(
             out
         }
     };
-    if paddings.contains(&Padding::Circular) {
-        if let Some(&k) = kernels
-            .iter()
-            .find(|&&k| image.iter().any(|&n| (k - 1) / 2 > n))
-        {
-            return Err(bad(format!(
-                "{}: circular padding needs (kernel − 1)/2 ≤ every image size (as PyTorch), \
-                 found kernel {k} on image {image:?}",
-                at("network.kernel")
-            )));
-        }
+    // Every tap must be able to fall inside the image: (k − 1)/2 ≤ n − 1 for each image size
+    // n (larger kernels only add taps that always read padding; PyTorch's circular padding
+    // needs (k − 1)/2 ≤ n as well).
+    if let Some(&k) = kernels
+        .iter()
+        .find(|&&k| image.iter().any(|&n| k > 2 * n - 1))
+    {
+        return Err(bad(format!(
+            "{}: kernel {k} is larger than the image {image:?} allows (at most 2·size − 1 = {})",
+            at("network.kernel"),
+            2 * image.iter().min().copied().unwrap_or(1) - 1
+        )));
+    }
+    let positions: u128 = image.iter().map(|&n| n as u128).product();
+    if positions > MAX_POSITIONS {
+        return Err(bad(format!(
+            "{image_at}: {positions} positions per image is too many (at most {MAX_POSITIONS})"
+        )));
     }
     Ok(ConvKeys {
         image,

@@ -487,7 +487,7 @@ mod tests {
         for (spec, want) in [
             (
                 "scheme = \"normal\", gain = \"preserve\"",
-                "schemes with a gain: xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal, orthogonal",
+                "schemes with a gain: xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal, orthogonal, delta_orthogonal",
             ),
             ("scheme = \"variance_scaling\", gain = \"preserve\"", "scale = gain^2"),
             ("scheme = \"uniform\", gain = 2", "has no gain"),

@@ -81,6 +81,7 @@ pub const GAIN_SCHEMES: &[&str] = &[
     "kaiming_uniform",
     "kaiming_normal",
     "orthogonal",
+    "delta_orthogonal",
 ];
 
 /// Which fan a Kaiming scheme preserves.
