@@ -1,9 +1,9 @@
 //! `initlab bench [WORKLOAD.toml...] [--threads N] [--quick]`: measure this machine's GEMM peak
 //! with the simulator's own GEMM, the kernel rates, then run each workload (default
-//! `experiments/bench/w1..w3.toml`) in a child `initlab run` and report wall time, achieved
-//! GFLOP/s (3·2·batch·width² per layer), its ratio to the measured peak, the share of compute
-//! spent drawing weights, and peak RSS beside the up-front estimate — all in one run, so the
-//! ratios hold on a shared, noisy machine.
+//! `experiments/bench/w1..w4.toml`) in a child `initlab run` and report wall time, achieved
+//! GFLOP/s (the network's three products per layer, 3·2·rows·fan_in·out), its ratio to the
+//! measured peak, the share of compute spent drawing weights, and peak RSS beside the up-front
+//! estimate — all in one run, so the ratios hold on a shared, noisy machine.
 
 use crate::activation::Activation;
 use crate::config::Experiment;
@@ -18,7 +18,7 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Workload experiment files (default: experiments/bench/w1, w2, w3 and w1_f64).
+    /// Workload experiment files (default: experiments/bench/w1, w2, w3, w4 and w1_f64).
     #[arg(value_name = "WORKLOAD.toml")]
     pub workloads: Vec<PathBuf>,
     /// Worker threads (default: all cores).
@@ -29,14 +29,28 @@ pub struct BenchArgs {
     pub kernels_only: bool,
 }
 
-/// GEMM flops of one cell-trial: three products of 2·batch·fan_in·fan_out per layer.
+/// GEMM flops of a workload: every cell's network, forward and backward, times trials.
 fn workload_flops(exp: &Experiment) -> f64 {
     exp.cells()
         .iter()
-        .map(|c| {
-            6.0 * exp.batch as f64 * (c.width as f64).powi(2) * c.depth as f64 * exp.trials as f64
-        })
+        .map(|c| c.network().flops(exp.batch) * exp.trials as f64)
         .sum()
+}
+
+/// The GEMM shape (m, k, n) of a workload's first cell's widest layer: batch × n_{l−1} · n_l
+/// for a dense layer, the im2col shape batch·positions × in·k^d · out for a conv layer.
+fn workload_shape(exp: &Experiment) -> (usize, usize, usize) {
+    let net = exp.cells()[0].network();
+    let tap = net
+        .taps()
+        .into_iter()
+        .max_by_key(|t| t.weight_len())
+        .expect("a weighted layer");
+    (
+        exp.batch * tap.input.positions(),
+        tap.fan_in,
+        tap.weight_shape[0],
+    )
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -121,7 +135,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
 
     let workloads = if args.workloads.is_empty() {
-        ["w1", "w2", "w3", "w1_f64"]
+        ["w1", "w2", "w3", "w4", "w1_f64"]
             .iter()
             .map(|w| PathBuf::from(format!("experiments/bench/{w}.toml")))
             .collect()
@@ -171,11 +185,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             crate::config::Dtype::F32 => (peak32, burst32),
             crate::config::Dtype::F64 => (peak64, burst64),
         };
-        // The same GEMM at this workload's own layer shape, same threads, measured now.
-        let (b, w) = (exp.batch, exp.cells()[0].width);
+        // The library GEMM at this workload's own layer shape (conv: the im2col shape), same
+        // threads, measured now.
+        let (gm, gk, gn) = workload_shape(&exp);
         let shape_rate = pool.install(|| match exp.dtype {
-            crate::config::Dtype::F32 => gemm_gflops_sustained::<f32>(b, w, w, 3, 0.3),
-            crate::config::Dtype::F64 => gemm_gflops_sustained::<f64>(b, w, w, 3, 0.3),
+            crate::config::Dtype::F32 => gemm_gflops_sustained::<f32>(gm, gk, gn, 3, 0.3),
+            crate::config::Dtype::F64 => gemm_gflops_sustained::<f64>(gm, gk, gn, 3, 0.3),
         });
         println!(
             "{:<7} {:>8.2} {:>9.1} {:>7.0}% {:>7.0}% {:>8.0}% {:>8.2}s {:>8.1}% {:>11} {:>11}",
