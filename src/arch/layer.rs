@@ -7,6 +7,10 @@
 //! A sample's features are `channels × image` (image empty for an MLP): the simulator holds a
 //! batch as a `[batch·positions, channels]` matrix (channels last), so a dense layer is a conv
 //! layer with one position and a 1-tap kernel.
+//!
+//! Layers nest: a [`Residual`] block holds its branch as a layer list. Every layer, nested or
+//! not, has a **node id**: its position in a depth-first, pre-order walk (a residual block, then
+//! its branch, then its projection shortcut), which is how the simulator's probe names it.
 
 use crate::init::fans::fans;
 
@@ -69,18 +73,46 @@ impl Features {
     }
 }
 
+/// How a weighted layer's drawn weight is changed before use (init recipes of residual nets).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WeightMod {
+    /// Multiplies the drawn weight (Fixup: L^(−1/(2m−2)) on a branch's layers, 0 on its last).
+    pub scale: f64,
+    /// Scaled weight standardization with this gain (Brock et al. 2021, Eq. 3; NF-ResNets):
+    /// Ŵ_i = γ·(W_i − mean(W_i))/(std(W_i)·√fan_in) per output row i.
+    pub ws_gain: Option<f64>,
+}
+
+impl WeightMod {
+    pub const NONE: WeightMod = WeightMod {
+        scale: 1.0,
+        ws_gain: None,
+    };
+
+    pub fn is_none(&self) -> bool {
+        *self == WeightMod::NONE
+    }
+}
+
+impl Default for WeightMod {
+    fn default() -> Self {
+        WeightMod::NONE
+    }
+}
+
 /// A fully connected layer y = x·Wᵀ + b, W of shape `[out, in]`, applied at every position.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Dense {
     pub inp: usize,
     pub out: usize,
     pub bias: bool,
+    pub wmod: WeightMod,
 }
 
 /// A convolution with stride 1 and "same" output size: y[p] = Σ_t W_t·x[p + s_t] + b, W of
 /// shape `[out, in, k, (k)]` (PyTorch layout), taps t over the k^d kernel positions with offsets
 /// s_t ∈ {−(k−1)/2, …, (k−1)/2}^d, outside positions given by `padding`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Conv {
     pub inp: usize,
     pub out: usize,
@@ -90,6 +122,7 @@ pub struct Conv {
     pub kernel: usize,
     pub padding: Padding,
     pub bias: bool,
+    pub wmod: WeightMod,
 }
 
 impl Conv {
@@ -99,13 +132,58 @@ impl Conv {
     }
 }
 
+/// Which statistics a normalization layer uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NormKind {
+    /// BatchNorm in training mode (as at step 0): per channel over batch × positions
+    /// (Ioffe & Szegedy 2015).
+    Batch,
+    /// LayerNorm: per sample over channels × positions (Ba et al. 2016).
+    Layer,
+}
+
+impl NormKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            NormKind::Batch => "batchnorm",
+            NormKind::Layer => "layernorm",
+        }
+    }
+}
+
+/// y = (x − μ)/√(σ² + ε) with the statistics of [`NormKind`], γ = 1, β = 0 (PyTorch's
+/// init), ε = 1e-5; the backward pass goes through μ and σ² exactly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Norm {
+    pub kind: NormKind,
+    pub eps: f64,
+}
+
+/// PyTorch's default ε of BatchNorm and LayerNorm.
+pub const NORM_EPS: f64 = 1e-5;
+
+/// A residual block x_{b+1} = s + α·f(x_b/β) with f = `body`; the shortcut s is the identity
+/// x_b, or where the width changes a projection (1×1 conv / linear) of the branch's input
+/// x_b/β (NF-ResNet transition blocks; with β = 1 it reads x_b).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Residual {
+    pub body: Vec<Layer>,
+    pub shortcut: Option<Box<Layer>>,
+    /// α, the branch multiplier (SkipInit: 0; NF-ResNets: 0.2).
+    pub alpha: f64,
+    /// β_b: the block's input is divided by it (1 = none; NF-ResNets: the expected std).
+    pub beta: f64,
+}
+
 /// One layer of a network.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Layer {
     Dense(Dense),
     Conv(Conv),
     /// The cell's activation φ, elementwise.
     Act,
+    Norm(Norm),
+    Residual(Residual),
 }
 
 impl Layer {
@@ -119,7 +197,27 @@ impl Layer {
                 s.extend(std::iter::repeat_n(c.kernel, c.image.len()));
                 Some(s)
             }
-            Layer::Act => None,
+            Layer::Act | Layer::Norm(_) | Layer::Residual(_) => None,
+        }
+    }
+
+    /// The weight modification of a weighted layer.
+    pub fn wmod(&self) -> WeightMod {
+        match self {
+            Layer::Dense(d) => d.wmod,
+            Layer::Conv(c) => c.wmod,
+            _ => WeightMod::NONE,
+        }
+    }
+
+    /// Nodes in this layer's subtree (itself, its branch and its shortcut).
+    pub fn node_count(&self) -> usize {
+        match self {
+            Layer::Residual(r) => {
+                1 + r.body.iter().map(Layer::node_count).sum::<usize>()
+                    + r.shortcut.as_ref().map_or(0, |s| s.node_count())
+            }
+            _ => 1,
         }
     }
 
@@ -133,7 +231,7 @@ impl Layer {
         match self {
             Layer::Dense(d) => d.bias,
             Layer::Conv(c) => c.bias,
-            Layer::Act => false,
+            Layer::Act | Layer::Norm(_) | Layer::Residual(_) => false,
         }
     }
 
@@ -164,7 +262,26 @@ impl Layer {
                     image: c.image.clone(),
                 })
             }
-            Layer::Act => Ok(x.clone()),
+            Layer::Act | Layer::Norm(_) => Ok(x.clone()),
+            Layer::Residual(r) => {
+                let mut f = x.clone();
+                for (i, l) in r.body.iter().enumerate() {
+                    f = l
+                        .out_features(&f)
+                        .map_err(|e| format!("branch layer {}: {e}", i + 1))?;
+                }
+                let s = match &r.shortcut {
+                    Some(s) => s.out_features(x).map_err(|e| format!("shortcut: {e}"))?,
+                    None => x.clone(),
+                };
+                if s != f {
+                    return Err(format!(
+                        "the branch gives {} × {:?} but the shortcut {} × {:?}",
+                        f.channels, f.image, s.channels, s.image
+                    ));
+                }
+                Ok(f)
+            }
         }
     }
 
@@ -177,7 +294,7 @@ impl Layer {
                 let out = match self {
                     Layer::Dense(d) => d.out,
                     Layer::Conv(c) => c.out,
-                    Layer::Act => 0,
+                    _ => 0,
                 };
                 debug_assert!(fan_out >= out);
                 3.0 * 2.0 * rows * fan_in as f64 * out as f64
@@ -197,6 +314,7 @@ mod tests {
             inp: 256,
             out: 128,
             bias: true,
+            wmod: WeightMod::NONE,
         });
         assert_eq!(d.weight_shape().unwrap(), vec![128, 256]);
         assert_eq!(d.fans().unwrap(), (256, 128));
@@ -207,6 +325,7 @@ mod tests {
             kernel: 3,
             padding: Padding::Zeros,
             bias: false,
+            wmod: WeightMod::NONE,
         });
         assert_eq!(c2.weight_shape().unwrap(), vec![64, 32, 3, 3]);
         assert_eq!(c2.fans().unwrap(), (32 * 9, 64 * 9));
@@ -217,6 +336,7 @@ mod tests {
             kernel: 5,
             padding: Padding::Circular,
             bias: true,
+            wmod: WeightMod::NONE,
         });
         assert_eq!(c1.weight_shape().unwrap(), vec![5, 4, 5]);
         assert_eq!(c1.fans().unwrap(), (20, 25));

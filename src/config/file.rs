@@ -39,6 +39,14 @@ pub struct NetworkFile {
     pub image: Option<Value>,
     pub kernel: Option<Value>,
     pub padding: Option<Value>,
+    pub norm: Option<Value>,
+    pub blocks: Option<Value>,
+    pub stages: Option<Value>,
+    pub in_width: Option<Value>,
+    pub branch_layers: Option<Value>,
+    pub block: Option<Value>,
+    pub alpha: Option<Value>,
+    pub beta: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]

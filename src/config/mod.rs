@@ -5,7 +5,10 @@ mod file;
 pub mod network;
 pub mod resolved;
 
-pub use network::{Arch, ConvKeys, Kind, NetworkKeys, Sizes};
+pub use network::{Arch, ConvKeys, Kind, NetworkKeys, ResnetArch, Sizes};
+
+use crate::arch::layer::NormKind;
+use crate::init::recipe::RecipeKind;
 
 use crate::activation::Activation;
 use crate::error::{bad, unknown_name};
@@ -96,6 +99,9 @@ pub struct Experiment {
 pub struct Cell {
     pub activation: Activation,
     pub init: LabeledInit,
+    /// The `network` column: the `[network]` architecture's label (an init's recipe keys show
+    /// in its own label instead).
+    pub network_label: String,
     /// The architecture (kind, conv keys, bias); with `widths`, what [`Cell::network`] builds.
     pub arch: Arch,
     /// The width profile [n_0, …, n_L].
@@ -187,6 +193,14 @@ impl Experiment {
                 kernel: net.kernel.as_ref(),
                 padding: net.padding.as_ref(),
                 bias: net.bias,
+                norm: net.norm.as_ref(),
+                blocks: net.blocks.as_ref(),
+                stages: net.stages.as_ref(),
+                in_width: net.in_width.as_ref(),
+                branch_layers: net.branch_layers.as_ref(),
+                block: net.block.as_ref(),
+                alpha: net.alpha.as_ref(),
+                beta: net.beta.as_ref(),
             },
             &at,
         )?;
@@ -234,6 +248,7 @@ impl Experiment {
                 }
             };
             let init = Init::from_entry(entry, &where_)?;
+            check_recipe(&init, &keys, batch, &where_)?;
             check_init_fits(&init, &keys, &where_)?;
             let label = label.unwrap_or_else(|| init.canonical());
             inits.push(LabeledInit { label, init });
@@ -244,14 +259,28 @@ impl Experiment {
             "init label",
         )?;
 
-        let max_depth = keys.sizes.max_depth();
+        if let Some(NormKind::Batch) = keys.norm {
+            check_batchnorm(&keys, batch, &at("network.norm"))?;
+        }
+        // Histogram layers are weighted layers (taps): a ResNet has more than its blocks.
+        let max_taps = keys
+            .archs()
+            .iter()
+            .flat_map(|a| {
+                keys.sizes
+                    .profiles()
+                    .into_iter()
+                    .map(move |w| a.network(&w).depth())
+            })
+            .max()
+            .unwrap_or(0);
         let histograms = match &raw.histograms {
             None => None,
             Some(h) => {
                 let layers = size_list(&h.layers, &at("histograms.layers"))?;
-                if let Some(&l) = layers.iter().find(|&&l| l > max_depth) {
+                if let Some(&l) = layers.iter().find(|&&l| l > max_taps) {
                     return Err(bad(format!(
-                        "{}: layer {l} is deeper than the deepest network (depth {max_depth})",
+                        "{}: layer {l} is deeper than the deepest network ({max_taps} weighted layers)",
                         at("histograms.layers")
                     )));
                 }
@@ -287,6 +316,8 @@ impl Experiment {
     /// then padding), width profile (depth + width: width, then depth) — file order each.
     /// Each cell's init is resolved for its activation (`gain = "preserve"`/`"pytorch"` become
     /// numbers, [`Init::for_activation`]); the label stays the one of the file.
+    /// A ResNet cell's architecture also takes its init's recipe ([`Arch::for_cell`]); the
+    /// `network` column keeps the `[network]` label.
     pub fn cells(&self) -> Vec<Cell> {
         let archs = self.net.archs();
         let profiles = self.net.sizes.profiles();
@@ -299,13 +330,15 @@ impl Experiment {
                 };
                 for arch in &archs {
                     for widths in &profiles {
+                        let eff = arch.for_cell(&init.init, activation, widths, self.input.std);
                         cells.push(Cell {
                             activation,
                             init: init.clone(),
-                            arch: arch.clone(),
+                            network_label: arch.label(),
+                            depth: eff.depth_of(widths),
+                            arch: eff,
                             widths: widths.clone(),
                             width: widths[0],
-                            depth: widths.len() - 1,
                         });
                     }
                 }
@@ -318,6 +351,53 @@ impl Experiment {
     pub fn bias(&self) -> bool {
         self.net.bias
     }
+}
+
+/// Recipes and recipe keys only where they mean something: a named recipe, `alpha` and
+/// `beta` on ResNets; Fixup needs two or more layers per branch; BatchNorm needs two values per
+/// channel.
+fn check_recipe(init: &Init, keys: &NetworkKeys, batch: usize, at: &str) -> anyhow::Result<()> {
+    let r = &init.recipe;
+    if keys.resnet.is_none() {
+        if let Some(k) = r.kind {
+            return Err(bad(format!(
+                "{at}: preset '{}' is a residual-network recipe; it needs kind = \"resnet\" (this network is kind = \"{}\")",
+                k.name(),
+                keys.kind.name()
+            )));
+        }
+        for (key, set) in [("alpha", r.alpha.is_some()), ("beta", r.beta.is_some())] {
+            if set {
+                return Err(bad(format!(
+                    "{at}.{key}: only for kind = \"resnet\" (this network is kind = \"{}\")",
+                    keys.kind.name()
+                )));
+            }
+        }
+    }
+    if let (Some(RecipeKind::Fixup), Some(rk)) = (r.kind, &keys.resnet) {
+        if rk.branch_layers < 2 {
+            return Err(bad(format!(
+                "{at}: fixup scales branch layers by L^(-1/(2m-2)) and zeroes the last, so it needs network.branch_layers >= 2, found {}",
+                rk.branch_layers
+            )));
+        }
+    }
+    if let Some(Some(NormKind::Batch)) = r.norm {
+        check_batchnorm(keys, batch, &format!("{at}.norm"))?;
+    }
+    Ok(())
+}
+
+/// BatchNorm in training mode needs at least two values per channel: batch × positions ≥ 2.
+fn check_batchnorm(keys: &NetworkKeys, batch: usize, at: &str) -> anyhow::Result<()> {
+    let positions: usize = keys.conv.as_ref().map_or(1, |c| c.image.iter().product());
+    if batch * positions < 2 {
+        return Err(bad(format!(
+            "{at}: batchnorm needs at least 2 values per channel (batch × positions), found batch = {batch} with {positions} position(s); use batch >= 2 or norm = \"layernorm\""
+        )));
+    }
+    Ok(())
 }
 
 /// Every weight the sweep draws must suit the init (PyTorch's shape rules: eye needs 2-D,

@@ -46,6 +46,40 @@ impl Experiment {
                     Value::Array(profiles.iter().map(|p| ints(p)).collect()),
                 );
             }
+            Sizes::Blocks {
+                blocks,
+                widths,
+                stages,
+                in_width,
+            } => {
+                net.insert("blocks".into(), ints(blocks));
+                match stages {
+                    Some(st) => net.insert("stages".into(), ints(st)),
+                    None => net.insert("width".into(), ints(widths)),
+                };
+                if let Some(w) = in_width {
+                    net.insert("in_width".into(), Value::Integer(*w as i64));
+                }
+            }
+        }
+        if let Some(r) = &self.net.resnet {
+            let block = match &self.net.conv {
+                None => "dense".to_string(),
+                Some(c) => format!("conv{}d", c.image.len()),
+            };
+            net.insert("block".into(), Value::String(block));
+            net.insert(
+                "branch_layers".into(),
+                Value::Integer(r.branch_layers as i64),
+            );
+            net.insert("alpha".into(), Value::Float(r.alpha));
+            net.insert("beta".into(), Value::String(r.beta.name().into()));
+        }
+        if self.net.norm.is_some() || self.net.resnet.is_some() {
+            net.insert(
+                "norm".into(),
+                Value::String(self.net.norm.map_or("none", |n| n.name()).into()),
+            );
         }
         net.insert(
             "activation".into(),
@@ -92,6 +126,28 @@ impl Experiment {
                 if !bias_is_default {
                     if let BiasInit::Scheme(s) = &li.init.bias {
                         t.insert("bias".into(), Value::Table(s.to_table()));
+                    }
+                }
+                // Recipe keys beyond the preset's own.
+                let r = &li.init.recipe;
+                let base = r
+                    .kind
+                    .map(crate::init::recipe::Recipe::named)
+                    .unwrap_or_default();
+                if r.norm != base.norm {
+                    if let Some(n) = r.norm {
+                        let name = n.map_or("none", |k| k.name());
+                        t.insert("norm".into(), Value::String(name.into()));
+                    }
+                }
+                if r.alpha != base.alpha {
+                    if let Some(a) = r.alpha {
+                        t.insert("alpha".into(), Value::Float(a));
+                    }
+                }
+                if r.beta != base.beta {
+                    if let Some(b) = r.beta {
+                        t.insert("beta".into(), Value::String(b.name().into()));
                     }
                 }
                 Value::Table(t)

@@ -18,6 +18,7 @@ pub(crate) mod ks;
 pub mod orthogonal;
 #[cfg(test)]
 mod parity_tests;
+pub mod recipe;
 pub mod scheme;
 pub mod trunc;
 pub mod words;
@@ -32,7 +33,10 @@ use crate::params::{parse_inline, Params};
 use rand::Rng;
 use toml::{Table, Value};
 
-/// Every preset name.
+/// Every `norm` name (in `[network]` and in an `[[init]]` recipe).
+pub const NORMS: &[&str] = &["none", "batchnorm", "layernorm"];
+
+/// Every framework preset name (the residual-net recipes are in [`recipe::RECIPES`]).
 pub const PRESETS: &[&str] = &[
     "pytorch_default",
     "glorot_uniform",
@@ -109,12 +113,19 @@ impl BiasInit {
     }
 }
 
-/// A complete layer initialization: weight scheme, bias rule, and the preset it came from.
+/// A complete layer initialization: weight scheme, bias rule, the preset it came from, and
+/// for residual nets its recipe (α, β, norm, per-layer rescaling: [`recipe`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Init {
     pub weight: Scheme,
     pub bias: BiasInit,
     pub preset: Option<&'static str>,
+    pub recipe: recipe::Recipe,
+}
+
+/// Every name `preset =` takes: the framework presets and the residual-net recipes.
+pub fn all_presets() -> Vec<&'static str> {
+    PRESETS.iter().chain(recipe::RECIPES).copied().collect()
 }
 
 impl Init {
@@ -170,16 +181,32 @@ impl Init {
                 zeros,
             ),
             other => {
+                if let Some(kind) = recipe::RecipeKind::from_name(other) {
+                    // He et al.'s init under every recipe; the recipe does the rest.
+                    return Ok(Init {
+                        weight: Scheme::KaimingNormal {
+                            mode: FanMode::FanIn,
+                            gain: Gain::Nonlinearity {
+                                name: "relu",
+                                param: Some(0.0),
+                            },
+                        },
+                        bias: zeros,
+                        preset: Some(kind.name()),
+                        recipe: recipe::Recipe::named(kind),
+                    });
+                }
                 return Err(bad(format!(
                     "{at}: {}",
-                    unknown_name("preset", other, PRESETS)
-                )))
+                    unknown_name("preset", other, &all_presets())
+                )));
             }
         };
         Ok(Init {
             weight,
             bias,
             preset: Some(preset),
+            recipe: recipe::Recipe::default(),
         })
     }
 
@@ -189,6 +216,7 @@ impl Init {
             weight,
             bias: BiasInit::Scheme(Scheme::Zeros),
             preset: None,
+            recipe: recipe::Recipe::default(),
         }
     }
 
@@ -202,11 +230,15 @@ impl Init {
             Some("pytorch_default") => BiasInit::FanInUniform,
             _ => BiasInit::Scheme(Scheme::Zeros),
         };
-        if self.bias == default_bias {
+        let mut text = if self.bias == default_bias {
             base
         } else {
             format!("{base} + bias {}", self.bias.canonical())
+        };
+        for (k, v) in self.recipe.overrides() {
+            text.push_str(&format!(" + {k}={v}"));
         }
+        text
     }
 
     /// Parse a command-line SPEC: a bare scheme or preset name, or an inline-table body
@@ -214,11 +246,11 @@ impl Init {
     pub fn parse_spec(text: &str, at: &str) -> anyhow::Result<Init> {
         let t = text.trim();
         if !t.contains('=') {
-            if PRESETS.contains(&t) {
+            if all_presets().contains(&t) {
                 return Init::preset(t, at);
             }
             if !SCHEMES.contains(&t) {
-                let all: Vec<&str> = SCHEMES.iter().chain(PRESETS).copied().collect();
+                let all: Vec<&str> = SCHEMES.iter().copied().chain(all_presets()).collect();
                 return Err(bad(format!(
                     "{at}: {}",
                     unknown_name("init scheme or preset", t, &all)
@@ -227,7 +259,7 @@ impl Init {
         }
         let mut table = parse_inline(t, "scheme", at)?;
         if let Some(preset) = table.remove("preset") {
-            let name = expect_str(&preset, at, "preset", PRESETS)?;
+            let name = expect_str(&preset, at, "preset", &all_presets())?;
             if let Some(k) = table.keys().next() {
                 return Err(bad(format!(
                     "{at}: unknown key '{k}' beside 'preset'; a preset takes no parameters"
@@ -239,14 +271,17 @@ impl Init {
     }
 
     /// Parse the `weight = ...`/`bias = ...`/`preset = ...` keys of an `[[init]]` entry
-    /// (already stripped of `label`).
+    /// (already stripped of `label`), and the recipe keys `norm`, `alpha`, `beta`.
     pub fn from_entry(mut entry: Table, at: &str) -> anyhow::Result<Init> {
         let preset = entry.remove("preset");
         let weight = entry.remove("weight");
         let bias = entry.remove("bias");
+        let norm = entry.remove("norm");
+        let alpha = entry.remove("alpha");
+        let beta = entry.remove("beta");
         if let Some(k) = entry.keys().next() {
             return Err(bad(format!(
-                "{at}: unknown key '{k}'; valid keys: label, preset, weight, bias"
+                "{at}: unknown key '{k}'; valid keys: label, preset, weight, bias, norm, alpha, beta"
             )));
         }
         let mut init = match (preset, weight) {
@@ -256,17 +291,58 @@ impl Init {
                 )));
             }
             (Some(p), None) => Init::preset(
-                &expect_str(&p, &format!("{at}.preset"), "preset", PRESETS)?,
+                &expect_str(&p, &format!("{at}.preset"), "preset", &all_presets())?,
                 &format!("{at}.preset"),
             )?,
             (None, Some(w)) => Init::from_scheme(scheme_from_value(&w, &format!("{at}.weight"))?),
             (None, None) => {
                 return Err(bad(format!(
                     "{at}: needs 'weight = {{ scheme = ... }}' or 'preset = ...'; presets: {}",
-                    PRESETS.join(", ")
+                    all_presets().join(", ")
                 )))
             }
         };
+        if let Some(v) = norm {
+            let name = expect_str(&v, &format!("{at}.norm"), "norm", NORMS)?;
+            init.recipe.norm = Some(match name.as_str() {
+                "none" => None,
+                "batchnorm" => Some(crate::arch::layer::NormKind::Batch),
+                "layernorm" => Some(crate::arch::layer::NormKind::Layer),
+                other => {
+                    return Err(bad(format!(
+                        "{at}.norm: {}",
+                        unknown_name("norm", other, NORMS)
+                    )))
+                }
+            });
+        }
+        if let Some(v) = alpha {
+            let a = match v {
+                Value::Float(f) => f,
+                Value::Integer(i) => i as f64,
+                other => {
+                    return Err(bad(format!(
+                        "{at}.alpha: expected a number >= 0, found {}",
+                        other.type_str()
+                    )))
+                }
+            };
+            if !(a.is_finite() && a >= 0.0) {
+                return Err(bad(format!(
+                    "{at}.alpha: must be a finite number >= 0, found {a}"
+                )));
+            }
+            init.recipe.alpha = Some(a);
+        }
+        if let Some(v) = beta {
+            let name = expect_str(&v, &format!("{at}.beta"), "beta", recipe::Beta::NAMES)?;
+            init.recipe.beta = Some(recipe::Beta::from_name(&name).ok_or_else(|| {
+                bad(format!(
+                    "{at}.beta: {}",
+                    unknown_name("beta", &name, recipe::Beta::NAMES)
+                ))
+            })?);
+        }
         if let Some(b) = bias {
             let at_b = format!("{at}.bias");
             let scheme = scheme_from_value(&b, &at_b)?;
@@ -350,7 +426,7 @@ fn scheme_from_table(mut t: Table, at: &str) -> anyhow::Result<Scheme> {
         }
     };
     if !SCHEMES.contains(&name.as_str()) {
-        if PRESETS.contains(&name.as_str()) {
+        if all_presets().contains(&name.as_str()) {
             return Err(bad(format!(
                 "{at}: '{name}' is a preset, not a scheme: write preset = \"{name}\""
             )));

@@ -74,11 +74,12 @@ pub struct Manifest {
 
 /// Hash of everything that determines a cell's numbers (labels excluded: they are cosmetic).
 pub fn cell_hash(exp: &Experiment, cell: &Cell) -> String {
-    // Every key that changes a number: the architecture label (kind, conv keys) and bias, and
-    // the whole profile, so --resume never reuses another network's part.
+    // Every key that changes a number: the whole architecture (kind, conv keys, norm, the
+    // ResNet's α, β and recipe) and bias, and the whole profile, so --resume never reuses
+    // another network's part.
     let parts = [
         exp.seed.to_string(),
-        cell.arch.label(),
+        format!("{:?}", cell.arch),
         exp.dtype.name().to_string(),
         exp.trials.to_string(),
         exp.batch.to_string(),
@@ -102,7 +103,7 @@ pub fn experiment_hash(exp: &Experiment) -> String {
 impl ManifestCell {
     pub fn of(exp: &Experiment, r: &CellResult) -> ManifestCell {
         ManifestCell {
-            network: r.cell.arch.label(),
+            network: r.cell.network_label.clone(),
             activation: r.cell.activation.label(),
             init: r.cell.init.label.clone(),
             depth: r.cell.depth,

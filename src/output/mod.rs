@@ -27,6 +27,21 @@ pub fn write_results(
         &tables::summary_csv(exp, results)?,
     )?;
     write_atomic(&dir.join("cells.csv"), &tables::cells_csv(exp, results)?)?;
+    // blocks.csv and blocks_summary.csv when the sweep has residual cells.
+    for (name, bytes) in [
+        (
+            "blocks.csv",
+            tables::blocks_csv as fn(&Experiment, &[CellResult]) -> anyhow::Result<Vec<u8>>,
+        ),
+        ("blocks_summary.csv", tables::blocks_summary_csv),
+    ] {
+        let path = dir.join(name);
+        if results.iter().any(|r| r.is_residual()) {
+            write_atomic(&path, &bytes(exp, results)?)?;
+        } else if path.exists() {
+            std::fs::remove_file(&path)?;
+        }
+    }
     let hist = dir.join("hist.csv");
     match &exp.histograms {
         Some(_) => write_atomic(&hist, &tables::hist_csv(exp, results)?)?,

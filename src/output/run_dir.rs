@@ -15,7 +15,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Files a run writes at its end (and removes when it starts afresh).
-pub const FINAL_FILES: &[&str] = &["layers.csv", "summary.csv", "cells.csv", "hist.csv"];
+pub const FINAL_FILES: &[&str] = &[
+    "layers.csv",
+    "summary.csv",
+    "cells.csv",
+    "hist.csv",
+    "blocks.csv",
+    "blocks_summary.csv",
+];
 
 /// This process's peak resident set size (VmHWM), where /proc tells it.
 pub fn peak_rss_bytes() -> Option<u64> {

@@ -48,6 +48,65 @@ pub const CELLS_HEADER: &[&str] = &[
     "widths",
 ];
 
+pub const BLOCKS_HEADER: &[&str] = &[
+    "experiment",
+    "network",
+    "activation",
+    "init",
+    "depth",
+    "width",
+    "batch",
+    "trial",
+    "block",
+    "avg_channel_sq_mean",
+    "avg_channel_var",
+    "branch_avg_channel_var",
+    "grad_var",
+    "widths",
+];
+
+/// The statistics of `blocks_summary.csv`, each as mean, std, min, max over trials.
+pub const BLOCK_METRICS: &[&str] = &[
+    "avg_channel_sq_mean",
+    "avg_channel_var",
+    "branch_avg_channel_var",
+    "grad_var",
+    "second_moment",
+];
+
+/// `blocks_summary.csv`'s header.
+pub fn blocks_summary_header() -> Vec<String> {
+    let mut h: Vec<String> = [
+        "experiment",
+        "network",
+        "activation",
+        "init",
+        "depth",
+        "width",
+        "batch",
+        "block",
+        "trials",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for m in BLOCK_METRICS {
+        for s in ["mean", "std", "min", "max"] {
+            h.push(format!("{m}_{s}"));
+        }
+    }
+    for t in [
+        "theory_second_moment",
+        "theory_avg_channel_sq_mean",
+        "theory_avg_channel_var",
+        "theory_branch_avg_channel_var",
+        "widths",
+    ] {
+        h.push(t.into());
+    }
+    h
+}
+
 pub const HIST_HEADER: &[&str] = &[
     "experiment",
     "network",
@@ -124,7 +183,7 @@ fn cell_prefix(exp: &Experiment, r: &CellResult) -> Vec<String> {
     let c = &r.cell;
     vec![
         exp.name.clone(),
-        c.arch.label(),
+        c.network_label.clone(),
         c.activation.label(),
         c.init.label.clone(),
         c.depth.to_string(),
@@ -217,6 +276,62 @@ pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec
         row
     });
     csv_bytes(CELLS_HEADER, rows)
+}
+
+/// `blocks.csv`: one row per residual cell × trial × block (block 0: the stem's output).
+pub fn blocks_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
+    let rows = results.iter().flat_map(|r| {
+        let prefix = cell_prefix(exp, r);
+        r.trials.iter().enumerate().flat_map(move |(t, tr)| {
+            let prefix = prefix.clone();
+            tr.blocks.iter().map(move |b| {
+                let mut row = prefix.clone();
+                row.extend([
+                    t.to_string(),
+                    b.block.to_string(),
+                    num(b.avg_channel_sq_mean),
+                    num(b.avg_channel_var),
+                    num(b.branch_avg_channel_var),
+                    num(b.grad_var),
+                    r.cell.widths_label(),
+                ]);
+                row
+            })
+        })
+    });
+    csv_bytes(BLOCKS_HEADER, rows)
+}
+
+/// `blocks_summary.csv`: one row per residual cell × block, over trials, with the theory.
+pub fn blocks_summary_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
+    let rows = results.iter().flat_map(|r| {
+        let prefix = cell_prefix(exp, r);
+        r.block_summary_rows(exp).into_iter().map(move |b| {
+            let mut row = prefix.clone();
+            row.push(b.block.to_string());
+            row.push(b.trials.to_string());
+            for sp in [
+                &b.avg_channel_sq_mean,
+                &b.avg_channel_var,
+                &b.branch_avg_channel_var,
+                &b.grad_var,
+                &b.second_moment,
+            ] {
+                row.extend(spread(sp));
+            }
+            for t in [
+                b.theory_second_moment,
+                b.theory_avg_channel_sq_mean,
+                b.theory_avg_channel_var,
+                b.theory_branch_avg_channel_var,
+            ] {
+                row.push(opt(t));
+            }
+            row.push(r.cell.widths_label());
+            row
+        })
+    });
+    csv_bytes(&blocks_summary_header(), rows)
 }
 
 pub fn hist_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {

@@ -74,6 +74,7 @@ pub const FIGURE_NAMES: &[&str] = &[
     "across_depth",
     "hist_act",
     "hist_grad",
+    "spp",
 ];
 
 fn legend_for_inits(
@@ -231,7 +232,12 @@ type RatioBands = BTreeMap<CellKey, ((f64, f64), (f64, f64))>;
 fn ratio_bands(data: &ResultsData) -> RatioBands {
     // (key, trial) → (preact_var at layer 1, at depth, grad_var at 1, at depth)
     let mut per_trial: BTreeMap<(&CellKey, usize), [f64; 4]> = BTreeMap::new();
-    for r in &data.layers {
+    // A ResNet's ratios are its stream's (blocks), not its layers'.
+    for r in data
+        .layers
+        .iter()
+        .filter(|r| !r.key.network.starts_with("resnet"))
+    {
         let e = per_trial.entry((&r.key, r.trial)).or_insert([f64::NAN; 4]);
         if r.layer == 1 {
             e[0] = r.preact_var;
@@ -581,6 +587,7 @@ pub fn build_figures(data: &ResultsData) -> Vec<Figure> {
     ];
     figs.extend(hist_figure(data, "act"));
     figs.extend(hist_figure(data, "grad"));
+    figs.extend(super::spp::spp_figure(data));
     // A chart with nothing to show (across_depth when every panel is a single width profile).
     figs.retain(|f| !f.panels.is_empty());
     figs

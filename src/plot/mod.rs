@@ -6,6 +6,7 @@ pub mod figure;
 pub mod phase;
 pub mod read;
 pub mod render;
+pub mod spp;
 pub mod style;
 
 use crate::error::bad;

@@ -131,6 +131,66 @@ pub struct ResultsData {
     pub layers: Vec<LayerRow>,
     /// Empty when `hist.csv` is absent.
     pub hist: Vec<HistRow>,
+    /// Empty when `blocks_summary.csv` is absent (no residual cells).
+    pub blocks: Vec<BlockRow>,
+}
+
+/// One `blocks_summary.csv` row: the Signal Propagation Plot quantities over trials.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockRow {
+    pub key: CellKey,
+    pub block: usize,
+    pub trials: usize,
+    pub avg_channel_sq_mean: Spread,
+    pub avg_channel_var: Spread,
+    pub branch_avg_channel_var: Spread,
+    pub second_moment: Spread,
+    pub theory_second_moment: Option<f64>,
+    pub theory_avg_channel_sq_mean: Option<f64>,
+    pub theory_avg_channel_var: Option<f64>,
+    pub theory_branch_avg_channel_var: Option<f64>,
+}
+
+/// Read `blocks_summary.csv`.
+pub fn read_blocks(path: &Path) -> anyhow::Result<Vec<BlockRow>> {
+    let mut cols: Vec<String> = KEY_COLUMNS.iter().map(|s| s.to_string()).collect();
+    cols.extend(["block", "trials"].map(String::from));
+    for m in [
+        "avg_channel_sq_mean",
+        "avg_channel_var",
+        "branch_avg_channel_var",
+        "second_moment",
+    ] {
+        for s in ["mean", "std", "min", "max"] {
+            cols.push(format!("{m}_{s}"));
+        }
+    }
+    cols.extend(
+        [
+            "theory_second_moment",
+            "theory_avg_channel_sq_mean",
+            "theory_avg_channel_var",
+            "theory_branch_avg_channel_var",
+        ]
+        .map(String::from),
+    );
+    let required: Vec<&str> = cols.iter().map(|s| s.as_str()).collect();
+    let t = Table::read(path, &required)?;
+    t.parse(|r| {
+        Ok(BlockRow {
+            key: r.key()?,
+            block: r.size("block")?,
+            trials: r.size("trials")?,
+            avg_channel_sq_mean: r.spread("avg_channel_sq_mean")?,
+            avg_channel_var: r.spread("avg_channel_var")?,
+            branch_avg_channel_var: r.spread("branch_avg_channel_var")?,
+            second_moment: r.spread("second_moment")?,
+            theory_second_moment: r.opt("theory_second_moment")?,
+            theory_avg_channel_sq_mean: r.opt("theory_avg_channel_sq_mean")?,
+            theory_avg_channel_var: r.opt("theory_avg_channel_var")?,
+            theory_branch_avg_channel_var: r.opt("theory_branch_avg_channel_var")?,
+        })
+    })
 }
 
 impl ResultsData {
@@ -413,7 +473,9 @@ pub fn read_summary(path: &Path) -> anyhow::Result<(Option<String>, Vec<SummaryR
             theory_preact_var: r.opt("theory_preact_var")?,
             theory_grad_var: r.opt("theory_grad_var")?,
         };
-        if row.layer == 0 || row.layer > row.key.depth {
+        // A ResNet has more weighted layers than its depth (blocks).
+        let resnet = row.key.network.starts_with("resnet");
+        if row.layer == 0 || (!resnet && row.layer > row.key.depth) {
             return Err(bad(format!(
                 "{}: layer {} outside 1..={}",
                 r.at(),
@@ -537,6 +599,12 @@ pub fn read_results(dir: &Path) -> anyhow::Result<ResultsData> {
     } else {
         Vec::new()
     };
+    let blocks_path = dir.join("blocks_summary.csv");
+    let blocks = if blocks_path.exists() {
+        read_blocks(&blocks_path)?
+    } else {
+        Vec::new()
+    };
     let experiment = name_c.or(name_s).unwrap_or_else(|| {
         dir.file_name()
             .and_then(|n| n.to_str())
@@ -550,6 +618,7 @@ pub fn read_results(dir: &Path) -> anyhow::Result<ResultsData> {
         cells,
         layers,
         hist,
+        blocks,
     })
 }
 

@@ -1,33 +1,40 @@
 //! Walking a [`Network`]'s layers: the forward pass, then the backward pass from the injected
-//! output gradient, reporting every layer's output, output gradient and weight gradient to a
-//! [`Probe`]. The walk knows layers only through [`products`] and [`Layer::Act`]; what is
-//! measured is the probe's business.
+//! output gradient, reporting every node's output, the gradient at every weighted layer's and
+//! residual block's output, the weight gradients and the residual branches to a [`Probe`].
+//! The walk knows weighted layers only through [`products`]; what is measured is the probe's
+//! business. Node ids are the depth-first pre-order ids of [`crate::arch::layer`].
 //!
-//! Memory: the input and every layer's output are kept for the backward pass, except an
+//! Memory: the input and every node's output are kept for the backward pass, except an
 //! activation's output x = φ(y), which is recomputed from y together with φ′(y) in one fused
-//! pass when the backward pass reaches it (an MLP keeps y_1..y_L: depth × batch × width).
+//! pass when the backward pass reaches it (an MLP keeps y_1..y_L: depth × batch × width), and
+//! each kept tensor is released after its last use.
 //!
 //! Backward (loss = Σ out ⊙ g): d starts at g; an activation maps d ↦ d ⊙ φ′(its input); a
-//! weighted layer reports d (= δ_l = ∂loss/∂y_l), its weight gradient, and maps d to its input
-//! gradient. The first layer's input gradient is not needed and not computed.
+//! norm maps d through its statistics; a weighted layer reports d (= δ_l = ∂loss/∂y_l), its
+//! weight gradient, and maps d to its input gradient; a residual block
+//! out = s(x/β) + α·f(x/β) maps d ↦ (s′ᵀd + f′ᵀ(α·d))/β. The first layer's input gradient is
+//! not needed and not computed.
 
-use super::layers::{fit, products};
+use super::layers::{fit, norm, products};
 use super::params::Params;
 use crate::activation::Activation;
 use crate::arch::layer::Layer;
-use crate::arch::network::Network;
+use crate::arch::network::{ids, Network};
 use crate::real::Real;
 use ndarray::{Array2, Zip};
 use std::rc::Rc;
 
-/// What the walk reports; `node` is the layer's position in [`Network::layers`].
+/// What the walk reports.
 pub trait Probe<T: Real> {
-    /// A layer's output in the forward pass.
+    /// A node's output in the forward pass.
     fn output(&mut self, node: usize, out: &Array2<T>);
-    /// ∂loss/∂(a weighted layer's output), in the backward pass.
+    /// ∂loss/∂(the output of a weighted layer or a residual block), in the backward pass.
     fn grad(&mut self, node: usize, grad: &Array2<T>);
-    /// ∂loss/∂W of a weighted layer, in `Params::w`'s layout.
+    /// ∂loss/∂W of a weighted layer, in `Params::w`'s layout (the raw weight under weight
+    /// standardization).
     fn weight_grad(&mut self, node: usize, gw: &Array2<T>);
+    /// A residual block's branch output f_b (before α), in the forward pass.
+    fn branch(&mut self, _node: usize, _f: &Array2<T>) {}
 }
 
 /// A probe that records nothing.
@@ -39,39 +46,33 @@ impl<T: Real> Probe<T> for NoProbe {
     fn weight_grad(&mut self, _: usize, _: &Array2<T>) {}
 }
 
-/// The tensors the forward pass keeps for the backward pass: each layer's output, except an
-/// activation's (`None`).
+/// The tensors the forward pass keeps for the backward pass, by node id (an activation's
+/// output is not kept), and the network's output.
 pub struct Tape<T> {
-    outputs: Vec<Option<Array2<T>>>,
+    outputs: Vec<Option<Rc<Array2<T>>>>,
+    out: Rc<Array2<T>>,
 }
 
 impl<T: Real> Tape<T> {
-    /// The network's output, recomputing a last activation from its input.
-    pub fn output(&self, net: &Network, act: Activation, x0: &Array2<T>) -> Array2<T> {
-        let n = self.outputs.len();
-        match self.outputs.last() {
-            Some(Some(y)) => y.clone(),
-            Some(None) => {
-                let input = if n == 1 {
-                    x0
-                } else {
-                    self.outputs[n - 2]
-                        .as_ref()
-                        .expect("act after a kept layer")
-                };
-                let mut x = Array2::zeros(input.dim());
-                act.forward_slice(slice(input), slice_mut(&mut x));
-                debug_assert!(matches!(net.layers.last(), Some(Layer::Act)));
-                x
-            }
-            None => x0.clone(),
-        }
+    /// The network's output.
+    pub fn output(&self) -> Array2<T> {
+        (*self.out).clone()
     }
 }
 
 /// x = φ(y) elementwise (the simulator's activation pass; public for the benchmarks).
 pub fn apply_activation<T: Real>(act: Activation, y: &Array2<T>, x: &mut Array2<T>) {
     act.forward_slice(slice(y), slice_mut(x));
+}
+
+/// The walk's context.
+struct Walk<'a, T: Real> {
+    act: Activation,
+    params: &'a mut dyn FnMut(usize) -> Rc<Params<T>>,
+    probe: &'a mut dyn Probe<T>,
+    tape: Vec<Option<Rc<Array2<T>>>>,
+    /// Positions per sample of each node's input (for LayerNorm).
+    positions: Vec<usize>,
 }
 
 /// Forward pass of `net` on `x0`; `params(node)` gives a weighted layer's parameters.
@@ -82,40 +83,22 @@ pub fn forward<T: Real>(
     params: &mut dyn FnMut(usize) -> Rc<Params<T>>,
     probe: &mut dyn Probe<T>,
 ) -> Tape<T> {
-    let mut outputs: Vec<Option<Array2<T>>> = Vec::with_capacity(net.layers.len());
-    // The latest activation output (not kept: recomputed in the backward pass).
-    let mut x = Array2::<T>::zeros((0, 0));
-    for (i, layer) in net.layers.iter().enumerate() {
-        match layer {
-            Layer::Act => {
-                let input = if i == 0 {
-                    x0
-                } else {
-                    outputs[i - 1]
-                        .as_ref()
-                        .expect("an activation follows a kept layer")
-                };
-                fit(&mut x, input.dim());
-                apply_activation(act, input, &mut x);
-                probe.output(i, &x);
-                outputs.push(None);
-            }
-            Layer::Dense(_) | Layer::Conv(_) => {
-                let input = match i {
-                    0 => x0,
-                    _ => outputs[i - 1].as_ref().unwrap_or(&x),
-                };
-                let p = params(i);
-                let mut y = Array2::<T>::zeros((0, 0));
-                products::<T>(layer)
-                    .expect("weighted layer")
-                    .forward(&p, input, &mut y);
-                probe.output(i, &y);
-                outputs.push(Some(y));
-            }
-        }
+    let mut positions = vec![1; net.node_count()];
+    for v in net.walk() {
+        positions[v.id] = v.input.positions();
     }
-    Tape { outputs }
+    let mut w = Walk {
+        act,
+        params,
+        probe,
+        tape: vec![None; net.node_count()],
+        positions,
+    };
+    let out = w.forward_seq(&net.layers, 0, Rc::new(x0.clone()));
+    Tape {
+        outputs: w.tape,
+        out,
+    }
 }
 
 /// Backward pass from `g` = ∂loss/∂(network output), consuming the tape (each kept tensor is
@@ -129,61 +112,241 @@ pub fn backward<T: Real>(
     params: &mut dyn FnMut(usize) -> Rc<Params<T>>,
     probe: &mut dyn Probe<T>,
 ) {
-    let mut outputs = tape.outputs;
-    let n = net.layers.len();
-    // φ(input) and φ′(input) of the activation at `fused_node`, computed in one pass.
-    let (mut xprev, mut dphi) = (Array2::<T>::zeros((0, 0)), Array2::<T>::zeros((0, 0)));
-    let mut fused_node: Option<usize> = None;
-    let (mut gw, mut dx) = (Array2::<T>::zeros((0, 0)), Array2::<T>::zeros((0, 0)));
-    let mut d = g.clone();
-    // The kept input of layer i (x0 for the first).
-    fn kept<'a, T>(outputs: &'a [Option<Array2<T>>], x0: &'a Array2<T>, i: usize) -> &'a Array2<T> {
-        if i == 0 {
-            x0
-        } else {
-            outputs[i - 1].as_ref().expect("kept tensor")
-        }
+    let mut positions = vec![1; net.node_count()];
+    for v in net.walk() {
+        positions[v.id] = v.input.positions();
     }
-    for i in (0..n).rev() {
-        match &net.layers[i] {
-            Layer::Act => {
-                if fused_node != Some(i) {
-                    let y = kept(&outputs, x0, i);
-                    fit(&mut xprev, y.dim());
-                    fit(&mut dphi, y.dim());
-                    act.forward_deriv_slice(slice(y), slice_mut(&mut xprev), slice_mut(&mut dphi));
+    let Tape { outputs, out } = tape;
+    drop(out);
+    let mut w = Walk {
+        act,
+        params,
+        probe,
+        tape: outputs,
+        positions,
+    };
+    w.backward_seq(&net.layers, 0, Rc::new(x0.clone()), g.clone(), false);
+}
+
+impl<T: Real> Walk<'_, T> {
+    /// The kept output of node `id`.
+    fn kept(&self, id: usize) -> Rc<Array2<T>> {
+        Rc::clone(self.tape[id].as_ref().expect("kept tensor"))
+    }
+
+    /// Forward through a layer list whose first node has id `base`; returns its output.
+    fn forward_seq(
+        &mut self,
+        layers: &[Layer],
+        base: usize,
+        input: Rc<Array2<T>>,
+    ) -> Rc<Array2<T>> {
+        let ids = ids(layers, base);
+        let mut cur = input;
+        for (i, layer) in layers.iter().enumerate() {
+            let id = ids[i];
+            cur = match layer {
+                Layer::Act => {
+                    let mut x = Array2::zeros(cur.dim());
+                    apply_activation(self.act, &cur, &mut x);
+                    self.probe.output(id, &x);
+                    Rc::new(x)
                 }
-                fused_node = None;
-                // d ← d ⊙ φ′(y).
-                Zip::from(&mut d).and(&dphi).for_each(|a, &b| *a = *a * b);
-            }
-            layer @ (Layer::Dense(_) | Layer::Conv(_)) => {
-                let prod = products::<T>(layer).expect("weighted layer");
-                probe.grad(i, &d);
-                // This layer's output is not needed any more.
-                outputs[i] = None;
-                // Its input: x0, a kept output, or φ of the previous activation's input (fused
-                // with φ′ for that activation's step).
-                let input: &Array2<T> = if i == 0 {
-                    x0
-                } else if matches!(net.layers[i - 1], Layer::Act) {
-                    let y = kept(&outputs, x0, i - 1);
-                    fit(&mut xprev, y.dim());
-                    fit(&mut dphi, y.dim());
-                    act.forward_deriv_slice(slice(y), slice_mut(&mut xprev), slice_mut(&mut dphi));
-                    fused_node = Some(i - 1);
-                    &xprev
+                Layer::Norm(n) => {
+                    let mut y = Array2::zeros((0, 0));
+                    norm::forward(n, &cur, self.positions[id], &mut y);
+                    self.probe.output(id, &y);
+                    let y = Rc::new(y);
+                    self.tape[id] = Some(Rc::clone(&y));
+                    y
+                }
+                Layer::Dense(_) | Layer::Conv(_) => {
+                    let p = (self.params)(id);
+                    let mut y = Array2::<T>::zeros((0, 0));
+                    products::<T>(layer)
+                        .expect("weighted layer")
+                        .forward(&p, &cur, &mut y);
+                    self.probe.output(id, &y);
+                    let y = Rc::new(y);
+                    self.tape[id] = Some(Rc::clone(&y));
+                    y
+                }
+                Layer::Residual(r) => {
+                    let body_in = if r.beta == 1.0 {
+                        Rc::clone(&cur)
+                    } else {
+                        let inv = T::of(1.0 / r.beta);
+                        Rc::new(cur.mapv(|v| v * inv))
+                    };
+                    let f = self.forward_seq(&r.body, id + 1, Rc::clone(&body_in));
+                    self.probe.branch(id, &f);
+                    let mut out = match &r.shortcut {
+                        None => (*cur).clone(),
+                        Some(s) => {
+                            let sid = id + 1 + r.body.iter().map(Layer::node_count).sum::<usize>();
+                            let p = (self.params)(sid);
+                            let mut y = Array2::<T>::zeros((0, 0));
+                            products::<T>(s)
+                                .expect("weighted shortcut")
+                                .forward(&p, &body_in, &mut y);
+                            self.probe.output(sid, &y);
+                            y
+                        }
+                    };
+                    if r.alpha != 0.0 {
+                        let a = T::of(r.alpha);
+                        Zip::from(&mut out)
+                            .and(&*f)
+                            .for_each(|o, &v| *o = *o + a * v);
+                    }
+                    self.probe.output(id, &out);
+                    let out = Rc::new(out);
+                    self.tape[id] = Some(Rc::clone(&out));
+                    out
+                }
+            };
+        }
+        cur
+    }
+
+    /// Backward through a layer list (first node id `base`, input `input`) from `d` =
+    /// ∂loss/∂(its output); returns ∂loss/∂input when `need_input` (else an empty array).
+    fn backward_seq(
+        &mut self,
+        layers: &[Layer],
+        base: usize,
+        input: Rc<Array2<T>>,
+        mut d: Array2<T>,
+        need_input: bool,
+    ) -> Array2<T> {
+        let ids = ids(layers, base);
+        // φ(y) and φ′(y) of the activation at `fused`, computed in one pass.
+        let (mut xprev, mut dphi) = (Array2::<T>::zeros((0, 0)), Array2::<T>::zeros((0, 0)));
+        let mut fused: Option<usize> = None;
+        let (mut gw, mut dx) = (Array2::<T>::zeros((0, 0)), Array2::<T>::zeros((0, 0)));
+        for i in (0..layers.len()).rev() {
+            let id = ids[i];
+            // The kept input of layer j (the list's input for j = 0).
+            let kept_input = |w: &Self, j: usize| -> Rc<Array2<T>> {
+                if j == 0 {
+                    Rc::clone(&input)
                 } else {
-                    kept(&outputs, x0, i)
-                };
-                let p = params(i);
-                prod.weight_grad(input, &d, &mut gw);
-                probe.weight_grad(i, &gw);
-                if i > 0 {
-                    prod.backward_input(&p, &d, &mut dx);
+                    w.kept(ids[j - 1])
+                }
+            };
+            match &layers[i] {
+                Layer::Act => {
+                    if fused != Some(id) {
+                        let y = kept_input(self, i);
+                        fit(&mut xprev, y.dim());
+                        fit(&mut dphi, y.dim());
+                        self.act.forward_deriv_slice(
+                            slice(&y),
+                            slice_mut(&mut xprev),
+                            slice_mut(&mut dphi),
+                        );
+                    }
+                    fused = None;
+                    // d ← d ⊙ φ′(y).
+                    Zip::from(&mut d).and(&dphi).for_each(|a, &b| *a = *a * b);
+                }
+                Layer::Norm(n) => {
+                    let x = kept_input(self, i);
+                    self.tape[id] = None;
+                    norm::backward(n, &x, &d, self.positions[id], &mut dx);
                     std::mem::swap(&mut d, &mut dx);
                 }
+                layer @ (Layer::Dense(_) | Layer::Conv(_)) => {
+                    let prod = products::<T>(layer).expect("weighted layer");
+                    self.probe.grad(id, &d);
+                    self.tape[id] = None;
+                    // Its input: kept, or φ of the previous activation's input (fused with φ′
+                    // for that activation's step).
+                    let x: Rc<Array2<T>>;
+                    let xin: &Array2<T> = if i > 0 && matches!(layers[i - 1], Layer::Act) {
+                        let y = kept_input(self, i - 1);
+                        fit(&mut xprev, y.dim());
+                        fit(&mut dphi, y.dim());
+                        self.act.forward_deriv_slice(
+                            slice(&y),
+                            slice_mut(&mut xprev),
+                            slice_mut(&mut dphi),
+                        );
+                        fused = Some(ids[i - 1]);
+                        &xprev
+                    } else {
+                        x = kept_input(self, i);
+                        &x
+                    };
+                    let p = (self.params)(id);
+                    prod.weight_grad(xin, &d, &mut gw);
+                    p.raw_weight_grad(&mut gw);
+                    self.probe.weight_grad(id, &gw);
+                    if i > 0 || need_input {
+                        prod.backward_input(&p, &d, &mut dx);
+                        std::mem::swap(&mut d, &mut dx);
+                    }
+                }
+                Layer::Residual(r) => {
+                    self.probe.grad(id, &d);
+                    self.tape[id] = None;
+                    let x = if i > 0 && matches!(layers[i - 1], Layer::Act) {
+                        // A stream that is an activation's output: recompute it (and φ′).
+                        let y = kept_input(self, i - 1);
+                        fit(&mut xprev, y.dim());
+                        fit(&mut dphi, y.dim());
+                        self.act.forward_deriv_slice(
+                            slice(&y),
+                            slice_mut(&mut xprev),
+                            slice_mut(&mut dphi),
+                        );
+                        fused = Some(ids[i - 1]);
+                        Rc::new(xprev.clone())
+                    } else {
+                        kept_input(self, i)
+                    };
+                    let inv = T::of(1.0 / r.beta);
+                    let body_in = if r.beta == 1.0 {
+                        Rc::clone(&x)
+                    } else {
+                        Rc::new(x.mapv(|v| v * inv))
+                    };
+                    let a = T::of(r.alpha);
+                    let d_f = d.mapv(|v| a * v);
+                    let d_body = self.backward_seq(&r.body, id + 1, Rc::clone(&body_in), d_f, true);
+                    let mut d_x = match &r.shortcut {
+                        None => d,
+                        Some(s) => {
+                            let sid = id + 1 + r.body.iter().map(Layer::node_count).sum::<usize>();
+                            let prod = products::<T>(s).expect("weighted shortcut");
+                            self.probe.grad(sid, &d);
+                            let p = (self.params)(sid);
+                            prod.weight_grad(&body_in, &d, &mut gw);
+                            p.raw_weight_grad(&mut gw);
+                            self.probe.weight_grad(sid, &gw);
+                            let mut ds = Array2::zeros((0, 0));
+                            prod.backward_input(&p, &d, &mut ds);
+                            ds
+                        }
+                    };
+                    // d ← (s′ᵀd + f′ᵀ(α·d))/β.
+                    if r.beta == 1.0 {
+                        Zip::from(&mut d_x)
+                            .and(&d_body)
+                            .for_each(|o, &b| *o = *o + b);
+                    } else {
+                        Zip::from(&mut d_x)
+                            .and(&d_body)
+                            .for_each(|o, &b| *o = (*o + b) * inv);
+                    }
+                    d = d_x;
+                }
             }
+        }
+        if need_input {
+            d
+        } else {
+            Array2::zeros((0, 0))
         }
     }
 }

@@ -71,9 +71,24 @@ pub struct Capture {
     pub grad: Vec<f64>,
 }
 
+/// Per-block statistics of a residual net (the `blocks.csv` row, less the cell columns):
+/// block 0 is the stem's output, block b ≥ 1 the stream after block b. Brock et al. 2021's
+/// Signal Propagation Plot quantities ([`stats::channel_moments`]) of the stream, of the
+/// block's branch output f_b (before α; NaN for block 0), and the variance of ∂loss/∂stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockStats {
+    pub block: usize,
+    pub avg_channel_sq_mean: f64,
+    pub avg_channel_var: f64,
+    pub branch_avg_channel_var: f64,
+    pub grad_var: f64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrialResult {
     pub layers: Vec<LayerStats>,
+    /// Empty unless the network has residual blocks.
+    pub blocks: Vec<BlockStats>,
     pub captures: Vec<Capture>,
 }
 
@@ -83,15 +98,39 @@ struct TapStats<'a> {
     /// By node: the tap whose y (weighted node) or x (activation node) it is.
     weighted: Vec<Option<usize>>,
     activation: Vec<Option<usize>>,
+    /// By node: the block row (index into `blocks`) whose stream it outputs.
+    block: Vec<Option<usize>>,
     stats: Vec<LayerStats>,
+    blocks: Vec<BlockStats>,
     capture: &'a [usize],
     captures: Vec<Capture>,
 }
 
 impl<'a> TapStats<'a> {
     fn new(net: &Network, taps: &[Tap], capture: &'a [usize]) -> TapStats<'a> {
-        let n = net.layers.len();
+        let n = net.node_count();
         let (mut weighted, mut activation) = (vec![None; n], vec![None; n]);
+        let mut block = vec![None; n];
+        let mut blocks = Vec::new();
+        let net_blocks = net.blocks();
+        if !net_blocks.is_empty() {
+            let nan = f64::NAN;
+            let row = |b| BlockStats {
+                block: b,
+                avg_channel_sq_mean: nan,
+                avg_channel_var: nan,
+                branch_avg_channel_var: nan,
+                grad_var: nan,
+            };
+            if let Some(stem) = net.stem_node() {
+                block[stem] = Some(blocks.len());
+                blocks.push(row(0));
+            }
+            for b in &net_blocks {
+                block[b.node] = Some(blocks.len());
+                blocks.push(row(b.index));
+            }
+        }
         for (t, tap) in taps.iter().enumerate() {
             weighted[tap.node] = Some(t);
             if let Some(a) = tap.act_node {
@@ -117,7 +156,9 @@ impl<'a> TapStats<'a> {
         let mut s = TapStats {
             weighted,
             activation,
+            block,
             stats,
+            blocks,
             capture,
             captures,
         };
@@ -138,6 +179,12 @@ fn to_f64<T: Real>(a: &Array2<T>) -> Vec<f64> {
 impl<T: Real> Probe<T> for TapStats<'_> {
     fn output(&mut self, node: usize, out: &Array2<T>) {
         let data = exec::slice(out);
+        if let Some(b) = self.block[node] {
+            let cm = stats::channel_moments(data, out.ncols());
+            let r = &mut self.blocks[b];
+            r.avg_channel_sq_mean = cm.avg_sq_mean;
+            r.avg_channel_var = cm.avg_var;
+        }
         if let Some(t) = self.weighted[node] {
             let m = moments(data);
             let s = &mut self.stats[t];
@@ -162,7 +209,17 @@ impl<T: Real> Probe<T> for TapStats<'_> {
         }
     }
 
+    fn branch(&mut self, node: usize, f: &Array2<T>) {
+        if let Some(b) = self.block[node] {
+            let cm = stats::channel_moments(exec::slice(f), f.ncols());
+            self.blocks[b].branch_avg_channel_var = cm.avg_var;
+        }
+    }
+
     fn grad(&mut self, node: usize, grad: &Array2<T>) {
+        if let Some(b) = self.block[node] {
+            self.blocks[b].grad_var = moments(exec::slice(grad)).var;
+        }
         if let Some(t) = self.weighted[node] {
             let m = moments(exec::slice(grad));
             let s = &mut self.stats[t];
@@ -238,7 +295,7 @@ fn simulate_with<T: Real>(
 ) -> TrialResult {
     let net = spec.network;
     let taps = net.taps();
-    let mut tap_of_node = vec![usize::MAX; net.layers.len()];
+    let mut tap_of_node = vec![usize::MAX; net.node_count()];
     for (t, tap) in taps.iter().enumerate() {
         tap_of_node[tap.node] = t;
     }
@@ -259,6 +316,7 @@ fn simulate_with<T: Real>(
     exec::backward(net, spec.activation, &x0, tape, &g, &mut gen, &mut probe);
     TrialResult {
         layers: probe.stats,
+        blocks: probe.blocks,
         captures: probe.captures,
     }
 }
@@ -353,13 +411,14 @@ mod tests {
             .map(|t| Params {
                 w: randm(t.weight_shape[0], t.weight_len() / t.weight_shape[0]),
                 b: Some(randm(1, t.weight_shape[0]).row(0).to_owned()),
+                ws: None,
             })
             .collect();
         let node_tap = |node: usize| taps.iter().position(|t| t.node == node).unwrap();
         let loss = |ps: &[Params<f64>]| {
             let mut get = |node: usize| Rc::new(ps[node_tap(node)].clone());
             let tape = exec::forward(net, act, &x0, &mut get, &mut exec::NoProbe);
-            (&tape.output(net, act, &x0) * &g).sum()
+            (&tape.output() * &g).sum()
         };
         struct Grads {
             w: Vec<Option<Array2<f64>>>,

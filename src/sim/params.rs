@@ -27,9 +27,61 @@ pub fn keeps_weights(entries: u128, bytes: usize) -> bool {
 /// One layer's parameters.
 #[derive(Debug, Clone)]
 pub struct Params<T> {
-    /// The weight in PyTorch layout `[out, in, k...]`, flattened to `[out, in·∏k]`.
+    /// The weight the products use, in PyTorch layout `[out, in, k...]` flattened to
+    /// `[out, in·∏k]` (under weight standardization, the standardized Ŵ).
     pub w: Array2<T>,
     pub b: Option<Array1<T>>,
+    /// Scaled weight standardization: (γ, per-row std σ_i of the raw weight).
+    pub ws: Option<(f64, Vec<f64>)>,
+}
+
+impl<T: Real> Params<T> {
+    /// Plain parameters (no standardization).
+    pub fn plain(w: Array2<T>, b: Option<Array1<T>>) -> Params<T> {
+        Params { w, b, ws: None }
+    }
+
+    /// Turn ∂loss/∂Ŵ (in `g`) into ∂loss/∂W of the raw weight under scaled weight
+    /// standardization, Ŵ_i = γ·u_i/√n with u_i = (W_i − mean W_i)/σ_i per row of n entries:
+    ///   ∂loss/∂W_i = γ/(σ_i·√n)·(g_i − mean(g_i) − u_i·mean(g_i ⊙ u_i)).
+    /// Nothing to do without standardization.
+    pub fn raw_weight_grad(&self, g: &mut Array2<T>) {
+        let Some((gain, sigma)) = &self.ws else {
+            return;
+        };
+        let n = self.w.ncols() as f64;
+        for ((mut gr, wr), &s) in g.rows_mut().into_iter().zip(self.w.rows()).zip(sigma) {
+            let to_u = n.sqrt() / gain;
+            let mg = gr.iter().map(|v| v.f64()).sum::<f64>() / n;
+            let mgu = gr
+                .iter()
+                .zip(wr.iter())
+                .map(|(a, b)| a.f64() * b.f64() * to_u)
+                .sum::<f64>()
+                / n;
+            let k = gain / (s * n.sqrt());
+            for (gv, wv) in gr.iter_mut().zip(wr.iter()) {
+                let u = wv.f64() * to_u;
+                *gv = T::of(k * (gv.f64() - mg - u * mgu));
+            }
+        }
+    }
+}
+
+/// Ŵ = γ·(W − mean)/(σ·√n) per row, in place; returns the rows' σ.
+fn standardize<T: Real>(w: &mut Array2<T>, gain: f64) -> Vec<f64> {
+    let n = w.ncols() as f64;
+    w.rows_mut()
+        .into_iter()
+        .map(|mut row| {
+            let m = row.iter().map(|v| v.f64()).sum::<f64>() / n;
+            let var = row.iter().map(|v| (v.f64() - m).powi(2)).sum::<f64>() / n;
+            let s = var.sqrt();
+            let k = gain / (s * n.sqrt());
+            row.iter_mut().for_each(|v| *v = T::of((v.f64() - m) * k));
+            s
+        })
+        .collect()
 }
 
 /// Entries per independently seeded block of an i.i.d. weight tensor.
@@ -81,14 +133,25 @@ fn draw_weights<T: Real>(
 
 /// A tap's weight and bias: streams keyed by (seed, scheme, weight shape, trial, tap index),
 /// so nets of different depth or activation share their first layers' weights (common random
-/// numbers), and a conv weight is exactly what `initlab weights` samples for its shape.
+/// numbers), and a conv weight is exactly what `initlab weights` samples for its shape. The
+/// tap's [`crate::arch::layer::WeightMod`] then applies: scaled weight standardization, then
+/// the scale.
 pub fn layer_params<T: Real>(seed: u64, init: &Init, tap: &Tap, trial: usize) -> Params<T> {
     let ws = &tap.weight_shape;
     let dims = format!("{ws:?}");
     let (seed, trial, layer) = (seed.to_string(), trial.to_string(), tap.index.to_string());
     let wname = init.weight.canonical();
     let rng = stream(&["weight", &seed, &wname, &dims, &trial, &layer]);
-    let w = draw_weights::<T>(&init.weight, ws, rng);
+    let mut w = draw_weights::<T>(&init.weight, ws, rng);
+    // Recipes: weight standardization, then the scale (Fixup's L^(−1/(2m−2)), or 0).
+    let std = tap
+        .wmod
+        .ws_gain
+        .map(|gain| (gain, standardize(&mut w, gain)));
+    if tap.wmod.scale != 1.0 {
+        let k = T::of(tap.wmod.scale);
+        w.mapv_inplace(|v| v * k);
+    }
     let b = tap.bias.then(|| {
         let bname = init.bias.canonical();
         let mut rng = stream(&["bias", &seed, &bname, &dims, &trial, &layer]);
@@ -98,7 +161,7 @@ pub fn layer_params<T: Real>(seed: u64, init: &Init, tap: &Tap, trial: usize) ->
             .expect("bias shape validated with the config");
         Array1::from_vec(b.into_iter().map(T::of).collect())
     });
-    Params { w, b }
+    Params { w, b, ws: std }
 }
 
 /// A trial's layer parameters, drawn on demand from their streams and, when `keep`, held for

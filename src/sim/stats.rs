@@ -128,6 +128,47 @@ pub fn describe(xs: &[f64]) -> (f64, f64, f64, f64) {
     (mean, std, min, max)
 }
 
+/// Brock et al. 2021's Signal Propagation Plot statistics of a channels-last tensor
+/// (`[rows, c]`, rows = batch × positions): with μ_c and σ²_c the mean and population variance of
+/// channel c over its rows, the **average channel squared mean** mean_c μ_c² and the **average
+/// channel variance** mean_c σ²_c; their sum is the pooled second moment E[x²]. Two passes per
+/// channel in f64 (mean, then centred squares), rows in order.
+pub fn channel_moments<T: Real>(data: &[T], c: usize) -> ChannelMoments {
+    let rows = data.len() / c.max(1);
+    let mut s1 = vec![0.0f64; c];
+    let mut nonfinite = 0u64;
+    for row in data.chunks_exact(c) {
+        for (a, v) in s1.iter_mut().zip(row) {
+            let v = v.f64();
+            if !v.is_finite() {
+                nonfinite += 1;
+            }
+            *a += v;
+        }
+    }
+    let mean: Vec<f64> = s1.iter().map(|s| s / rows as f64).collect();
+    let mut s2 = vec![0.0f64; c];
+    for row in data.chunks_exact(c) {
+        for ((a, v), m) in s2.iter_mut().zip(row).zip(&mean) {
+            let d = v.f64() - m;
+            *a += d * d;
+        }
+    }
+    ChannelMoments {
+        avg_sq_mean: mean.iter().map(|m| m * m).sum::<f64>() / c as f64,
+        avg_var: s2.iter().map(|s| s / rows as f64).sum::<f64>() / c as f64,
+        nonfinite,
+    }
+}
+
+/// See [`channel_moments`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChannelMoments {
+    pub avg_sq_mean: f64,
+    pub avg_var: f64,
+    pub nonfinite: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +230,22 @@ mod tests {
         let m = moments(&[1.0f32, f32::INFINITY, f32::NAN, 2.0]);
         assert_eq!(m.nonfinite, 2);
         assert!(m.var.is_nan());
+    }
+
+    /// Channel squared mean + channel variance = pooled E[x²]; a constant per channel has
+    /// zero channel variance.
+    #[test]
+    fn channel_moments_split_the_second_moment() {
+        let data: Vec<f64> = (0..60)
+            .map(|i| (i % 3) as f64 * 2.0 + ((i * 7) % 5) as f64)
+            .collect();
+        let cm = channel_moments(&data, 3);
+        let pooled = moments(&data);
+        assert!((cm.avg_sq_mean + cm.avg_var - pooled.sq_mean).abs() < 1e-12);
+        let constant: Vec<f64> = (0..40).map(|i| (i % 4) as f64).collect();
+        let cm = channel_moments(&constant, 4);
+        assert_eq!(cm.avg_var, 0.0);
+        assert!((cm.avg_sq_mean - (0.0 + 1.0 + 4.0 + 9.0) / 4.0).abs() < 1e-15);
     }
 
     #[test]

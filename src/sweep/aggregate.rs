@@ -71,6 +71,23 @@ pub struct CellSummary {
     pub theory_max_abs_log10: Option<f64>,
 }
 
+/// One `blocks_summary.csv` row (less the cell columns): the block statistics over trials,
+/// E[x²] = channel squared mean + channel variance, and the theory's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockSummaryRow {
+    pub block: usize,
+    pub trials: usize,
+    pub avg_channel_sq_mean: Spread,
+    pub avg_channel_var: Spread,
+    pub branch_avg_channel_var: Spread,
+    pub grad_var: Spread,
+    pub second_moment: Spread,
+    pub theory_second_moment: Option<f64>,
+    pub theory_avg_channel_sq_mean: Option<f64>,
+    pub theory_avg_channel_var: Option<f64>,
+    pub theory_branch_avg_channel_var: Option<f64>,
+}
+
 /// One `hist.csv` row (less the cell columns).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistRow {
@@ -108,8 +125,18 @@ impl CellResult {
         theory::cell_predictions(exp, &self.cell).ok()
     }
 
+    /// Weighted layers per trial (`layers.csv` rows; a ResNet has more than its `depth`).
+    pub fn layer_rows(&self) -> usize {
+        self.trials.first().map_or(0, |t| t.layers.len())
+    }
+
+    /// Whether the cell is a residual network (has `blocks.csv` rows).
+    pub fn is_residual(&self) -> bool {
+        self.trials.first().is_some_and(|t| !t.blocks.is_empty())
+    }
+
     pub fn summary_rows(&self, exp: &Experiment) -> Vec<SummaryRow> {
-        let depth = self.cell.depth;
+        let depth = self.layer_rows();
         let theory = self.theory(exp);
         (0..depth)
             .map(|i| {
@@ -136,11 +163,60 @@ impl CellResult {
             .collect()
     }
 
+    /// The `blocks_summary.csv` rows (none for plain nets).
+    pub fn block_summary_rows(&self, exp: &Experiment) -> Vec<BlockSummaryRow> {
+        let Some(first) = self.trials.first() else {
+            return Vec::new();
+        };
+        let theory = theory::cell_block_predictions(exp, &self.cell).ok();
+        (0..first.blocks.len())
+            .map(|i| {
+                let col = |f: &dyn Fn(&crate::sim::BlockStats) -> f64| {
+                    Spread::of(
+                        &self
+                            .trials
+                            .iter()
+                            .map(|t| f(&t.blocks[i]))
+                            .collect::<Vec<_>>(),
+                    )
+                };
+                let p = theory.as_ref().and_then(|t| t.get(i));
+                BlockSummaryRow {
+                    block: first.blocks[i].block,
+                    trials: self.trials.len(),
+                    avg_channel_sq_mean: col(&|b| b.avg_channel_sq_mean),
+                    avg_channel_var: col(&|b| b.avg_channel_var),
+                    branch_avg_channel_var: col(&|b| b.branch_avg_channel_var),
+                    grad_var: col(&|b| b.grad_var),
+                    second_moment: col(&|b| b.avg_channel_sq_mean + b.avg_channel_var),
+                    theory_second_moment: p.map(|p| p.second_moment),
+                    theory_avg_channel_sq_mean: p.and_then(|p| p.avg_channel_sq_mean),
+                    theory_avg_channel_var: p.and_then(|p| p.avg_channel_var),
+                    theory_branch_avg_channel_var: p.and_then(|p| p.branch_avg_channel_var),
+                }
+            })
+            .collect()
+    }
+
     /// The `cells.csv` row: measured ratios beside the theory's.
     pub fn cell_summary(&self, exp: &Experiment) -> CellSummary {
         let mut s = self.measured_summary();
+        if self.is_residual() {
+            if let Ok(t) = theory::cell_block_predictions(exp, &self.cell) {
+                let last = t.len() - 1;
+                s.theory_forward_ratio = Some(t[last].second_moment / t[0].second_moment);
+                let rows = self.block_summary_rows(exp);
+                s.theory_max_abs_log10 = rows
+                    .iter()
+                    .filter_map(|r| {
+                        theory::log10_gap(r.second_moment.mean, r.theory_second_moment?)
+                    })
+                    .reduce(f64::max);
+            }
+            return s;
+        }
         if let Some(t) = self.theory(exp) {
-            let last = self.cell.depth - 1;
+            let last = self.layer_rows() - 1;
             s.theory_forward_ratio = Some(t[last].preact_var / t[0].preact_var);
             s.theory_backward_ratio = Some(t[0].grad_var / t[last].grad_var);
             let mean = |i: usize, f: fn(&crate::sim::LayerStats) -> f64| {
@@ -159,22 +235,34 @@ impl CellResult {
     }
 
     /// The measured part of [`Self::cell_summary`] (theory columns `None`).
+    /// Each trial's (forward, backward) ratio: preact_var[L]/preact_var[1] and
+    /// grad_var[1]/grad_var[L] over the weighted layers; for a residual cell the stream's, E[x²]
+    /// after the last block over the stem's and Var[∂loss/∂x] at the stem over after the last
+    /// block.
+    pub fn trial_ratios(&self) -> Vec<(f64, f64)> {
+        let last = self.layer_rows() - 1;
+        self.trials
+            .iter()
+            .map(|t| {
+                if let (Some(first), Some(end)) = (t.blocks.first(), t.blocks.last()) {
+                    let sq = |b: &crate::sim::BlockStats| b.avg_channel_sq_mean + b.avg_channel_var;
+                    (sq(end) / sq(first), first.grad_var / end.grad_var)
+                } else {
+                    (
+                        t.layers[last].preact_var / t.layers[0].preact_var,
+                        t.layers[0].grad_var / t.layers[last].grad_var,
+                    )
+                }
+            })
+            .collect()
+    }
+
     fn measured_summary(&self) -> CellSummary {
         let n = self.trials.len() as f64;
-        let last = self.cell.depth - 1;
-        let forward_ratio = self
-            .trials
-            .iter()
-            .map(|t| t.layers[last].preact_var / t.layers[0].preact_var)
-            .sum::<f64>()
-            / n;
-        let backward_ratio = self
-            .trials
-            .iter()
-            .map(|t| t.layers[0].grad_var / t.layers[last].grad_var)
-            .sum::<f64>()
-            / n;
-        let nonfinite_layers = (0..self.cell.depth)
+        let ratios = self.trial_ratios();
+        let forward_ratio = ratios.iter().map(|r| r.0).sum::<f64>() / n;
+        let backward_ratio = ratios.iter().map(|r| r.1).sum::<f64>() / n;
+        let nonfinite_layers = (0..self.layer_rows())
             .filter(|&i| self.trials.iter().any(|t| t.layers[i].nonfinite > 0))
             .count();
         CellSummary {

@@ -5,48 +5,59 @@ use crate::config::{Cell, Experiment};
 use crate::sim::keeps_weights;
 
 /// Cells whose trials can share weights, in sweep order of their first cell: the same init
-/// (weight and bias) and architecture, and width profiles that are prefixes of one another —
-/// the weight streams depend on neither activation nor depth, so such cells' taps agree on
-/// every index they share — and small enough that the largest keeps its weights
+/// (weight and bias) and networks whose weighted layers agree (shape, bias, recipe
+/// modification) on every index the smaller has — the weight streams depend on neither
+/// activation nor depth — and small enough that the largest keeps its weights
 /// ([`keeps_weights`]). One job runs a group's cells for one trial and draws each layer once
 /// (W1: 24 jobs become 12 and half the draws go). Cells too large to keep their weights run alone.
 pub fn weight_groups(exp: &Experiment, cells: &[Cell]) -> Vec<Vec<usize>> {
     struct Group {
-        key: (String, crate::config::Arch),
-        /// The longest profile of the group (every member's is a prefix of it).
-        longest: Vec<usize>,
+        init: String,
+        /// The taps of the group's largest network (every member's are a prefix of them).
+        taps: Vec<crate::arch::network::Tap>,
         members: Vec<usize>,
     }
-    let is_prefix = |a: &[usize], b: &[usize]| a.len() <= b.len() && b[..a.len()] == *a;
+    // Two taps draw the same numbers when they have the same index, shape, bias and
+    // modification (the streams depend on nothing else but the init and trial).
+    let same = |a: &crate::arch::network::Tap, b: &crate::arch::network::Tap| {
+        a.index == b.index
+            && a.weight_shape == b.weight_shape
+            && a.bias == b.bias
+            && a.wmod == b.wmod
+    };
+    let prefix = |short: &[crate::arch::network::Tap], long: &[crate::arch::network::Tap]| {
+        short.len() <= long.len() && short.iter().zip(long).all(|(a, b)| same(a, b))
+    };
+    let entries = |taps: &[crate::arch::network::Tap]| {
+        taps.iter().map(|t| t.weight_len() as u128).sum::<u128>()
+    };
     let mut groups: Vec<Group> = Vec::new();
     for (c, cell) in cells.iter().enumerate() {
-        let key = (cell.init.init.canonical(), cell.arch.clone());
+        let init = cell.init.init.canonical();
+        let taps = cell.network().taps();
         let shared = groups.iter_mut().find(|g| {
-            if g.key != key {
+            if g.init != init {
                 return false;
             }
-            let longer = if is_prefix(&g.longest, &cell.widths) {
-                &cell.widths
-            } else if is_prefix(&cell.widths, &g.longest) {
-                &g.longest
+            let longer = if prefix(&g.taps, &taps) {
+                &taps
+            } else if prefix(&taps, &g.taps) {
+                &g.taps
             } else {
                 return false;
             };
-            keeps_weights(
-                cell.arch.network(longer).weight_entries(),
-                exp.dtype.bytes(),
-            )
+            keeps_weights(entries(longer), exp.dtype.bytes())
         });
         match shared {
             Some(g) => {
-                if g.longest.len() < cell.widths.len() {
-                    g.longest = cell.widths.clone();
+                if g.taps.len() < taps.len() {
+                    g.taps = taps;
                 }
                 g.members.push(c);
             }
             None => groups.push(Group {
-                key,
-                longest: cell.widths.clone(),
+                init,
+                taps,
                 members: vec![c],
             }),
         }

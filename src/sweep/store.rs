@@ -4,8 +4,9 @@
 //!
 //! Format (text, one record per line, numbers in shortest round-trip form):
 //! ```text
-//! initlab-part 2 <initlab version> <cell hash> <trials> <depth> <compute seconds> <weight seconds>
+//! initlab-part 3 <initlab version> <cell hash> <trials> <weighted layers> <compute seconds> <weight seconds>
 //! L,<trial>,<layer>,<fan_in>,<fan_out>,<preact_mean>,<preact_var>,<act_mean>,<act_sq_mean>,<grad_var>,<weight_grad_var>,<nonfinite>
+//! B,<trial>,<block>,<avg_channel_sq_mean>,<avg_channel_var>,<branch_avg_channel_var>,<grad_var>
 //! H,<layer>,<act|grad>,<bin_lo>,<bin_hi>,<count>
 //! end <number of L and H lines>
 //! ```
@@ -15,12 +16,12 @@
 use crate::config::Cell;
 use crate::error::bad;
 use crate::output::tables::num;
-use crate::sim::{LayerStats, TrialResult};
+use crate::sim::{BlockStats, LayerStats, TrialResult};
 use crate::sweep::aggregate::{CellResult, HistRow};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &str = "initlab-part";
-const FORMAT: &str = "2";
+const FORMAT: &str = "3";
 
 /// The folder of part files inside a results folder.
 pub fn parts_dir(results: &Path) -> PathBuf {
@@ -36,7 +37,7 @@ pub fn encode(version: &str, hash: &str, r: &CellResult) -> String {
     let mut out = format!(
         "{MAGIC} {FORMAT} {version} {hash} {} {} {} {}\n",
         r.trials.len(),
-        r.cell.depth,
+        r.layer_rows(),
         num(r.seconds),
         num(r.weight_seconds)
     );
@@ -59,6 +60,17 @@ pub fn encode(version: &str, hash: &str, r: &CellResult) -> String {
                 s.fan_out,
                 f.join(","),
                 s.nonfinite
+            ));
+            n += 1;
+        }
+        for b in &tr.blocks {
+            out.push_str(&format!(
+                "B,{t},{},{},{},{},{}\n",
+                b.block,
+                num(b.avg_channel_sq_mean),
+                num(b.avg_channel_var),
+                num(b.branch_avg_channel_var),
+                num(b.grad_var)
             ));
             n += 1;
         }
@@ -111,16 +123,15 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
     let depth: usize = w[5].parse().map_err(|_| err(1, "bad depth"))?;
     let seconds: f64 = w[6].parse().map_err(|_| err(1, "bad seconds"))?;
     let weight_seconds: f64 = w[7].parse().map_err(|_| err(1, "bad weight seconds"))?;
-    if depth != cell.depth {
+    let want = cell.network().depth();
+    if depth != want {
         return Err(err(
             1,
-            &format!(
-                "depth {depth} does not match the cell's depth {}",
-                cell.depth
-            ),
+            &format!("{depth} layers do not match the cell's {want} weighted layers"),
         ));
     }
     let mut layers: Vec<Vec<LayerStats>> = vec![Vec::with_capacity(depth); trials];
+    let mut blocks: Vec<Vec<BlockStats>> = vec![Vec::new(); trials];
     let mut hist = Vec::new();
     let mut records = 0usize;
     let mut ended = false;
@@ -174,6 +185,23 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
                 }
                 slot.push(s);
             }
+            Some(&"B") if f.len() == 7 => {
+                let t = u(1)?;
+                let b = BlockStats {
+                    block: u(2)?,
+                    avg_channel_sq_mean: p(3)?,
+                    avg_channel_var: p(4)?,
+                    branch_avg_channel_var: p(5)?,
+                    grad_var: p(6)?,
+                };
+                let slot = blocks
+                    .get_mut(t)
+                    .ok_or_else(|| err(ln, "trial index out of range"))?;
+                if b.block != slot.len() && b.block != slot.len() + 1 {
+                    return Err(err(ln, "blocks out of order"));
+                }
+                slot.push(b);
+            }
             Some(&"H") if f.len() == 6 => {
                 let quantity = match f[2] {
                     "act" => "act",
@@ -202,8 +230,10 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
         cell: cell.clone(),
         trials: layers
             .into_iter()
-            .map(|l| TrialResult {
+            .zip(blocks)
+            .map(|(l, b)| TrialResult {
                 layers: l,
+                blocks: b,
                 captures: Vec::new(),
             })
             .collect(),

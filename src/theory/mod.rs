@@ -17,6 +17,7 @@
 //! Where no theory applies (the columns are left empty): deterministic weights (`eye`,
 //! `dirac`) and weights with a non-zero mean (see [`recursion::layer_init`]).
 
+pub mod blocks;
 pub mod gain;
 pub mod gaussian;
 pub mod meanfield;
@@ -41,6 +42,19 @@ pub fn cell_predictions(exp: &Experiment, cell: &Cell) -> Result<Vec<LayerPredic
         &cell.network(),
         exp.input,
         exp.output_grad,
+    )
+}
+
+/// The per-block predictions of a residual cell (see [`blocks`]), or why none apply.
+pub fn cell_block_predictions(
+    exp: &Experiment,
+    cell: &Cell,
+) -> Result<Vec<blocks::BlockPrediction>, String> {
+    blocks::predict_blocks(
+        cell.activation,
+        &cell.init.init,
+        &cell.network(),
+        exp.input.std * exp.input.std,
     )
 }
 

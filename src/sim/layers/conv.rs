@@ -159,6 +159,7 @@ mod tests {
             kernel,
             padding,
             bias: true,
+            wmod: crate::arch::layer::WeightMod::NONE,
         }
     }
 
@@ -166,6 +167,7 @@ mod tests {
         Params {
             w: random(c.out, c.inp * c.taps(), 5),
             b: Some(random(1, c.out, 6).row(0).to_owned()),
+            ws: None,
         }
     }
 

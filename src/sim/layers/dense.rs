@@ -44,10 +44,12 @@ mod tests {
             inp: 5,
             out: 3,
             bias: true,
+            wmod: crate::arch::layer::WeightMod::NONE,
         };
         let p = Params {
             w: random(3, 5, 1),
             b: Some(random(1, 3, 2).row(0).to_owned()),
+            ws: None,
         };
         let x = random(4, 5, 3);
         // Direct: y[r, o] = Σ_i x[r, i]·W[o, i] + b[o].

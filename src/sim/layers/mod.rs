@@ -6,6 +6,7 @@
 
 pub mod conv;
 pub mod dense;
+pub mod norm;
 
 use crate::arch::layer::Layer;
 use crate::real::Real;
@@ -26,7 +27,7 @@ pub fn products<T: Real>(layer: &Layer) -> Option<&dyn Products<T>> {
     match layer {
         Layer::Dense(d) => Some(d),
         Layer::Conv(c) => Some(c),
-        Layer::Act => None,
+        Layer::Act | Layer::Norm(_) | Layer::Residual(_) => None,
     }
 }
 
