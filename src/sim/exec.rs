@@ -12,6 +12,7 @@
 //! Backward (loss = Σ out ⊙ g): d starts at g; an activation maps d ↦ d ⊙ φ′(its input); a
 //! norm maps d through its statistics; a weighted layer reports d (= δ_l = ∂loss/∂y_l), its
 //! weight gradient, and maps d to its input gradient; a residual block
+//! out = x + α·f(x/β) maps d ↦ d + f′ᵀ(α·d)/β, and with a projection shortcut
 //! out = s(x/β) + α·f(x/β) maps d ↦ (s′ᵀd + f′ᵀ(α·d))/β. The first layer's input gradient is
 //! not needed and not computed.
 
@@ -329,11 +330,16 @@ impl<T: Real> Walk<'_, T> {
                             ds
                         }
                     };
-                    // d ← (s′ᵀd + f′ᵀ(α·d))/β.
+                    // The branch (and a projection) read x/β: d ← d + f′ᵀ(α·d)/β for the
+                    // identity, (s′ᵀd + f′ᵀ(α·d))/β for a projection.
                     if r.beta == 1.0 {
                         Zip::from(&mut d_x)
                             .and(&d_body)
                             .for_each(|o, &b| *o = *o + b);
+                    } else if r.shortcut.is_none() {
+                        Zip::from(&mut d_x)
+                            .and(&d_body)
+                            .for_each(|o, &b| *o = *o + b * inv);
                     } else {
                         Zip::from(&mut d_x)
                             .and(&d_body)

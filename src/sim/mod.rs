@@ -375,10 +375,69 @@ mod tests {
     /// the bias: ∂loss/∂b_l[o] = Σ δ_l[·, o].
     #[test]
     fn backward_matches_finite_differences() {
+        use crate::arch::layer::{Norm, NormKind, WeightMod, NORM_EPS};
+        use crate::arch::network::{
+            conv_with_norm, mlp_with_norm, resnet, ConvGeometry, ResnetSpec,
+        };
+        let bn = Norm {
+            kind: NormKind::Batch,
+            eps: NORM_EPS,
+        };
+        let ln = Norm {
+            kind: NormKind::Layer,
+            eps: NORM_EPS,
+        };
+        let g1 = ConvGeometry {
+            image: vec![4],
+            kernel: 3,
+            padding: Padding::Zeros,
+        };
+        // Residual nets under every recipe's mechanics: a norm, α and β, a projection,
+        // weight standardization, a zero layer.
+        let res = |norm: Option<Norm>,
+                   alpha: f64,
+                   beta: f64,
+                   ws: Option<f64>,
+                   zero: bool,
+                   conv: Option<ConvGeometry>| {
+            let wm = WeightMod {
+                scale: 1.0,
+                ws_gain: ws,
+            };
+            let last = WeightMod {
+                scale: if zero { 0.0 } else { 1.0 },
+                ws_gain: ws,
+            };
+            resnet(&ResnetSpec {
+                input: 2,
+                stem_width: 3,
+                block_widths: vec![3, 4],
+                branch_layers: 2,
+                conv,
+                norm,
+                bias: true,
+                alpha,
+                betas: vec![beta, 1.3 * beta],
+                stem_mod: WeightMod {
+                    scale: 1.0,
+                    ws_gain: ws.map(|_| 1.0),
+                },
+                branch_mods: vec![vec![wm, last]; 2],
+                projection_mod: wm,
+            })
+        };
         let nets = [
             mlp(&[4, 5, 3, 4], true),
             conv(&[2, 3, 2], &[5], 3, Padding::Zeros, true),
             conv(&[2, 2, 3], &[3, 4], 3, Padding::Circular, true),
+            mlp_with_norm(&[3, 4, 3], true, Some(bn)),
+            conv_with_norm(&[2, 3, 2], &g1, true, Some(ln)),
+            res(None, 1.0, 1.0, None, false, None),
+            res(Some(bn), 0.7, 1.0, None, false, None),
+            res(Some(ln), 1.0, 1.0, None, false, Some(g1.clone())),
+            res(None, 0.2, 1.6, Some(1.7), false, None),
+            res(None, 1.0, 1.0, None, true, None),
+            res(None, 0.0, 1.0, None, false, None),
         ];
         for net in &nets {
             for act in [
@@ -406,7 +465,9 @@ mod tests {
         let x0 = randm(batch * net.input.positions(), net.input.channels);
         let out = net.output();
         let g = randm(batch * out.positions(), out.channels);
-        let params: Vec<Params<f64>> = taps
+        // Raw weights and biases; a standardized tap's parameter is the raw weight (its
+        // gradient goes through the standardization), any other tap's the weight it uses.
+        let raw: Vec<Params<f64>> = taps
             .iter()
             .map(|t| Params {
                 w: randm(t.weight_shape[0], t.weight_len() / t.weight_shape[0]),
@@ -414,8 +475,23 @@ mod tests {
                 ws: None,
             })
             .collect();
+        let make = |ps: &[Params<f64>]| -> Vec<Params<f64>> {
+            ps.iter()
+                .zip(&taps)
+                .map(|(p, t)| {
+                    let wmod = crate::arch::layer::WeightMod {
+                        scale: 1.0,
+                        ws_gain: t.wmod.ws_gain,
+                    };
+                    params::with_mod(p.w.clone(), p.b.clone(), wmod)
+                })
+                .collect()
+        };
+        let params = raw.clone();
+        let used = make(&raw);
         let node_tap = |node: usize| taps.iter().position(|t| t.node == node).unwrap();
         let loss = |ps: &[Params<f64>]| {
+            let ps = make(ps);
             let mut get = |node: usize| Rc::new(ps[node_tap(node)].clone());
             let tape = exec::forward(net, act, &x0, &mut get, &mut exec::NoProbe);
             (&tape.output() * &g).sum()
@@ -433,12 +509,12 @@ mod tests {
                 self.w[node] = Some(g.clone());
             }
         }
-        let n = net.layers.len();
+        let n = net.node_count();
         let mut grads = Grads {
             w: vec![None; n],
             d: vec![None; n],
         };
-        let mut get = |node: usize| Rc::new(params[node_tap(node)].clone());
+        let mut get = |node: usize| Rc::new(used[node_tap(node)].clone());
         let tape = exec::forward(net, act, &x0, &mut get, &mut exec::NoProbe);
         exec::backward(net, act, &x0, tape, &g, &mut get, &mut grads);
         let h = 1e-6;
@@ -455,7 +531,7 @@ mod tests {
                     let an = gw[[i, j]];
                     assert!(
                         (fd - an).abs() < 1e-6 * (1.0 + an.abs()),
-                        "{act:?} {net:?} W{}[{i},{j}]: fd {fd} vs {an}",
+                        "{act:?} W{}[{i},{j}]: fd {fd} vs {an} in {net:?}",
                         tap.index
                     );
                 }
@@ -466,7 +542,7 @@ mod tests {
                 let an: f64 = delta.column(i).sum();
                 assert!(
                     (fd - an).abs() < 1e-6 * (1.0 + an.abs()),
-                    "{act:?} b{}[{i}]: fd {fd} vs {an}",
+                    "{act:?} b{}[{i}]: fd {fd} vs {an} in {net:?}",
                     tap.index
                 );
             }

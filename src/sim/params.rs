@@ -68,6 +68,21 @@ impl<T: Real> Params<T> {
     }
 }
 
+/// A tap's parameters from its raw drawn weight: scaled weight standardization (if the tap
+/// asks for it), then its scale.
+pub fn with_mod<T: Real>(
+    mut w: Array2<T>,
+    b: Option<Array1<T>>,
+    wmod: crate::arch::layer::WeightMod,
+) -> Params<T> {
+    let ws = wmod.ws_gain.map(|gain| (gain, standardize(&mut w, gain)));
+    if wmod.scale != 1.0 {
+        let k = T::of(wmod.scale);
+        w.mapv_inplace(|v| v * k);
+    }
+    Params { w, b, ws }
+}
+
 /// Ŵ = γ·(W − mean)/(σ·√n) per row, in place; returns the rows' σ.
 fn standardize<T: Real>(w: &mut Array2<T>, gain: f64) -> Vec<f64> {
     let n = w.ncols() as f64;
@@ -161,7 +176,8 @@ pub fn layer_params<T: Real>(seed: u64, init: &Init, tap: &Tap, trial: usize) ->
             .expect("bias shape validated with the config");
         Array1::from_vec(b.into_iter().map(T::of).collect())
     });
-    Params { w, b, ws: std }
+    // Recipes: weight standardization, then the scale (Fixup's L^(−1/(2m−2)), or 0).
+    with_mod(w, b, tap.wmod)
 }
 
 /// A trial's layer parameters, drawn on demand from their streams and, when `keep`, held for
