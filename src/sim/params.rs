@@ -31,7 +31,7 @@ pub struct Params<T> {
     /// `[out, in·∏k]` (under weight standardization, the standardized Ŵ).
     pub w: Array2<T>,
     pub b: Option<Array1<T>>,
-    /// Scaled weight standardization: (γ, per-row std σ_i of the raw weight).
+    /// Scaled weight standardization: (γ·scale, per-row std σ_i of the raw weight).
     pub ws: Option<(f64, Vec<f64>)>,
 }
 
@@ -75,11 +75,15 @@ pub fn with_mod<T: Real>(
     b: Option<Array1<T>>,
     wmod: crate::arch::layer::WeightMod,
 ) -> Params<T> {
-    let ws = wmod.ws_gain.map(|gain| (gain, standardize(&mut w, gain)));
-    if wmod.scale != 1.0 {
+    if wmod.ws_gain.is_none() && wmod.scale != 1.0 {
         let k = T::of(wmod.scale);
         w.mapv_inplace(|v| v * k);
     }
+    // Standardized and scaled: Ŵ = (γ·scale)·u/√n, one effective gain.
+    let ws = wmod.ws_gain.map(|gain| {
+        let g = gain * wmod.scale;
+        (g, standardize(&mut w, g))
+    });
     Params { w, b, ws }
 }
 
@@ -157,16 +161,7 @@ pub fn layer_params<T: Real>(seed: u64, init: &Init, tap: &Tap, trial: usize) ->
     let (seed, trial, layer) = (seed.to_string(), trial.to_string(), tap.index.to_string());
     let wname = init.weight.canonical();
     let rng = stream(&["weight", &seed, &wname, &dims, &trial, &layer]);
-    let mut w = draw_weights::<T>(&init.weight, ws, rng);
-    // Recipes: weight standardization, then the scale (Fixup's L^(−1/(2m−2)), or 0).
-    let std = tap
-        .wmod
-        .ws_gain
-        .map(|gain| (gain, standardize(&mut w, gain)));
-    if tap.wmod.scale != 1.0 {
-        let k = T::of(tap.wmod.scale);
-        w.mapv_inplace(|v| v * k);
-    }
+    let w = draw_weights::<T>(&init.weight, ws, rng);
     let b = tap.bias.then(|| {
         let bname = init.bias.canonical();
         let mut rng = stream(&["bias", &seed, &bname, &dims, &trial, &layer]);
@@ -241,6 +236,26 @@ impl<'a, T: Real> WeightCache<'a, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Standardized rows have mean 0 and squared norm γ²; the scale multiplies after.
+    #[test]
+    fn weight_mods_standardize_then_scale() {
+        let init = Init::parse_spec("kaiming_normal", "t").unwrap();
+        let mut tap = crate::arch::network::mlp(&[50, 7], false).taps().remove(0);
+        tap.wmod.ws_gain = Some(1.7);
+        tap.wmod.scale = 0.5;
+        let p = layer_params::<f64>(3, &init, &tap, 0);
+        for row in p.w.rows() {
+            let m: f64 = row.sum() / 50.0;
+            let n2: f64 = row.iter().map(|v| v * v).sum();
+            assert!(m.abs() < 1e-12, "{m}");
+            assert!((n2 - (1.7f64 * 0.5).powi(2)).abs() < 1e-12, "{n2}");
+        }
+        let (gain, sigma) = p.ws.as_ref().unwrap();
+        assert_eq!(*gain, 1.7 * 0.5);
+        // σ is the raw rows' std: kaiming_normal's √(2/50) up to sampling.
+        assert!(sigma.iter().all(|s| (s / 0.2 - 1.0).abs() < 0.4));
+    }
     use crate::arch::network::{conv, mlp};
 
     #[test]
