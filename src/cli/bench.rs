@@ -18,7 +18,7 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Workload experiment files (default: experiments/bench/w1, w2, w3, w4 and w1_f64).
+    /// Workload experiment files (default: experiments/bench/w1 to w5 and w1_f64).
     #[arg(value_name = "WORKLOAD.toml")]
     pub workloads: Vec<PathBuf>,
     /// Worker threads (default: all cores).
@@ -135,7 +135,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
 
     let workloads = if args.workloads.is_empty() {
-        ["w1", "w2", "w3", "w4", "w1_f64"]
+        ["w1", "w2", "w3", "w4", "w5", "w1_f64"]
             .iter()
             .map(|w| PathBuf::from(format!("experiments/bench/{w}.toml")))
             .collect()

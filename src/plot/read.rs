@@ -41,14 +41,28 @@ impl CellKey {
     }
 
     pub fn family(&self) -> Family {
+        let class = if self.network.starts_with("resnet") {
+            // A ResNet's profile is [n_0, stem, after each block]: name its stages.
+            let mut stages: Vec<&str> = Vec::new();
+            for w in self.widths.split('-').skip(1).filter(|w| !w.is_empty()) {
+                if stages.last() != Some(&w) {
+                    stages.push(w);
+                }
+            }
+            match stages.len() {
+                0 => format!("width {}", self.width),
+                1 => format!("width {}", stages[0]),
+                _ => format!("stages {}", stages.join("-")),
+            }
+        } else if self.constant_width() {
+            format!("width {}", self.width)
+        } else {
+            format!("widths {}", self.widths)
+        };
         Family {
             network: self.network.clone(),
             activation: self.activation.clone(),
-            class: if self.constant_width() {
-                format!("width {}", self.width)
-            } else {
-                format!("widths {}", self.widths)
-            },
+            class,
         }
     }
 }
@@ -219,7 +233,7 @@ impl ResultsData {
         if networks.len() > 1 || f.network != "mlp" {
             t.push_str(&format!(" · {}", f.network));
         }
-        if classes.len() > 1 || f.class.starts_with("widths") {
+        if classes.len() > 1 || f.class.starts_with("widths") || f.class.starts_with("stages") {
             t.push_str(&format!(" · {}", f.class));
         }
         t
