@@ -110,7 +110,15 @@ fn read_context(dir: &Path) -> Context {
     }
 }
 
-fn ratio_cell(value: f64, theory: Option<f64>, cell: &CellRow) -> String {
+/// One ratio of the table: the geometric mean over trials (10^mean of log10) when the file has
+/// it, with its spread in decades, else the arithmetic mean.
+fn ratio_cell(
+    arithmetic: f64,
+    log10: Option<&crate::plot::read::Spread>,
+    theory: Option<f64>,
+    cell: &CellRow,
+) -> String {
+    let value = log10.map_or(arithmetic, |l| 10f64.powf(l.mean));
     let collapsed = cell.collapsed();
     let class = if collapsed {
         "collapsed"
@@ -125,6 +133,11 @@ fn ratio_cell(value: f64, theory: Option<f64>, cell: &CellRow) -> String {
     if collapsed {
         let why = if cell.nonfinite_layers > 0 {
             format!("{} layer(s) met inf/NaN", cell.nonfinite_layers)
+        } else if cell.underflow_trials > 0 {
+            format!(
+                "values underflowed to 0 or subnormal in {} of {} trials: rerun with dtype = \"f64\"",
+                cell.underflow_trials, cell.trials
+            )
         } else {
             "a variance left the finite range".into()
         };
@@ -132,6 +145,15 @@ fn ratio_cell(value: f64, theory: Option<f64>, cell: &CellRow) -> String {
             s,
             "<span class=\"badge\" title=\"{}\">collapsed</span>",
             esc(&why)
+        );
+    }
+    if let Some(l) = log10.filter(|l| l.std.is_some_and(|sd| sd >= 0.3)) {
+        let _ = write!(
+            s,
+            "<span class=\"th\" title=\"trials from 1e{:.2} to 1e{:.2}\">± {:.1} decades</span>",
+            l.min,
+            l.max,
+            l.std.unwrap_or(0.0)
         );
     }
     if let Some(t) = theory {
@@ -191,8 +213,18 @@ fn ratio_tables(data: &ResultsData) -> String {
             for c in row {
                 match c {
                     Some(c) => {
-                        html.push_str(&ratio_cell(c.forward_ratio, c.theory_forward_ratio, c));
-                        html.push_str(&ratio_cell(c.backward_ratio, c.theory_backward_ratio, c));
+                        html.push_str(&ratio_cell(
+                            c.forward_ratio,
+                            c.log10_forward.as_ref(),
+                            c.theory_forward_ratio,
+                            c,
+                        ));
+                        html.push_str(&ratio_cell(
+                            c.backward_ratio,
+                            c.log10_backward.as_ref(),
+                            c.theory_backward_ratio,
+                            c,
+                        ));
                     }
                     None => html.push_str("<td>–</td><td>–</td>"),
                 }
@@ -262,7 +294,8 @@ pub fn report_html(data: &ResultsData) -> anyhow::Result<String> {
         let _ = write!(
             html,
             "<div class=\"warn\"><strong>{} of {} cells collapsed</strong> (a layer met inf/NaN, or a variance \
-             ratio left the finite range); their numbers are flagged below and their curves stop where the \
+             ratio left the finite range, or values underflowed the dtype to 0 or subnormal numbers: rerun those \
+             with <code>dtype = \"f64\"</code>); their numbers are flagged below and their curves stop where the \
              values stop being finite:<ul>",
             collapsed.len(),
             data.cells.len()
@@ -270,13 +303,17 @@ pub fn report_html(data: &ResultsData) -> anyhow::Result<String> {
         for c in &collapsed {
             let _ = write!(
                 html,
-                "<li>{} · {} · {} · widths {} · depth {}: {} layer(s) with non-finite values</li>",
+                "<li>{} · {} · {} · widths {} · depth {}: {} layer(s) with non-finite values; \
+                 underflow in {} and overflow in {} of {} trials</li>",
                 esc(&c.key.activation),
                 esc(&c.key.init),
                 esc(&c.key.network),
                 esc(&c.key.widths),
                 c.key.depth,
-                c.nonfinite_layers
+                c.nonfinite_layers,
+                c.underflow_trials,
+                c.overflow_trials,
+                c.trials
             );
         }
         html.push_str("</ul></div>\n");
@@ -285,7 +322,9 @@ pub fn report_html(data: &ResultsData) -> anyhow::Result<String> {
     html.push_str("<section id=\"ratios\">\n<h2>Variance ratios by init and depth</h2>\n");
     html.push_str(
         "<p class=\"hint\">forward = Var[y<sub>L</sub>] / Var[y<sub>1</sub>], backward = Var[δ<sub>1</sub>] / \
-         Var[δ<sub>L</sub>], each the mean over trials; 1 means the variance is preserved through the network. \
+         Var[δ<sub>L</sub>], each the geometric mean over trials (10 to the mean of log10: ratios of deep nets are \
+         close to log-normal across draws, and an arithmetic mean follows the largest trial), with the spread in \
+         decades (the std of log10) where it reaches 0.3; 1 means the variance is preserved through the network. \
          Green: within a factor of 2 of 1; orange: off by 100× or more; red: collapsed.</p>\n",
     );
     html.push_str(&ratio_tables(data));

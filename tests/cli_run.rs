@@ -113,7 +113,14 @@ fn golden_tiny_run() {
         "experiment,network,activation,init,depth,width,batch,trials,forward_ratio,backward_ratio,theory_forward_ratio,theory_backward_ratio,nonfinite_layers"
     );
     assert_eq!(cells.len(), 16);
-    assert_eq!(ch.last().unwrap(), "widths");
+    // `widths` (issue 11) then the log10 spreads and range exits (issue 16), in that order.
+    assert_eq!(ch[14], "widths");
+    assert_eq!(
+        ch[15..].join(","),
+        "log10_forward_ratio_mean,log10_forward_ratio_std,log10_forward_ratio_min,log10_forward_ratio_max,\
+         log10_backward_ratio_mean,log10_backward_ratio_std,log10_backward_ratio_min,log10_backward_ratio_max,\
+         underflow_trials,overflow_trials"
+    );
     // Every row's profile is its constant width repeated depth + 1 times.
     for r in layers.iter().chain(&summary).chain(&cells) {
         let depth: usize = r["depth"].parse().unwrap();

@@ -140,26 +140,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| anyhow::anyhow!("internal error: a cell finished without a result"))?;
         dir.finish(&results, wall, Vec::new())?;
-        let collapsed: Vec<String> = results
-            .iter()
-            .filter(|r| r.collapsed())
-            .map(|r| {
-                format!(
-                    "{}/{}/depth={}/width={}",
-                    r.cell.activation.label(),
-                    r.cell.init.label,
-                    r.cell.depth,
-                    r.cell.width
-                )
-            })
-            .collect();
-        if !collapsed.is_empty() {
-            eprintln!(
-                "warning: {} of {} cells collapsed (inf/NaN or variance out of range): {}",
-                collapsed.len(),
-                results.len(),
-                collapsed.join(", ")
-            );
+        if let Some(w) = collapse_warning(exp, &results, file) {
+            eprintln!("{w}");
         }
         if !args.quiet {
             eprintln!("{file}: wrote {} in {wall:.1} s", out.display());
@@ -169,4 +151,76 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The run's warning naming the cells that collapsed (inf/NaN, a ratio out of range, or values
+/// that underflowed the dtype), with what to do about it; `None` when every cell stayed finite.
+pub fn collapse_warning(
+    exp: &crate::config::Experiment,
+    results: &[crate::sweep::aggregate::CellResult],
+    file: &str,
+) -> Option<String> {
+    let mut names = Vec::new();
+    let mut any_underflow = false;
+    for r in results.iter().filter(|r| r.collapsed(exp.dtype)) {
+        let (under, over) = r.range_exits(exp.dtype);
+        any_underflow |= under > 0;
+        let n = r.trials.len();
+        let mut why = Vec::new();
+        if under > 0 {
+            why.push(format!("underflow in {under}/{n} trials"));
+        }
+        if over > 0 {
+            why.push(format!("inf/NaN in {over}/{n} trials"));
+        }
+        let why = if why.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", why.join(", "))
+        };
+        names.push(format!(
+            "{}/{}/depth={}/{}{why}",
+            r.cell.activation.label(),
+            r.cell.init.label,
+            r.cell.depth,
+            short_widths(&r.cell.widths_label())
+        ));
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let mut w = format!(
+        "warning: {} of {} cells collapsed (values left the {} range: inf/NaN, or variances \
+         underflowed to 0 or subnormal numbers): {}",
+        names.len(),
+        results.len(),
+        exp.dtype.name(),
+        names.join(", ")
+    );
+    if any_underflow && exp.dtype == crate::config::Dtype::F32 {
+        w.push_str(&format!(
+            "\n  values that underflowed are not measurements (a log10 ratio of 0 is left empty in \
+             cells.csv); rerun with dtype = \"f64\" in {file} to measure them"
+        ));
+    }
+    Some(w)
+}
+
+/// `width=256` for a constant profile, `widths=64-128-256` for a short one, else its ends and
+/// length (`widths=3-16-…-128 (53 entries)`): a warning stays readable at depth 1000.
+fn short_widths(profile: &str) -> String {
+    let w: Vec<&str> = profile.split('-').collect();
+    if w.iter().all(|x| *x == w[0]) {
+        format!("width={}", w[0])
+    } else if w.len() <= 8 {
+        format!("widths={profile}")
+    } else {
+        format!(
+            "widths={}-{}-…-{} ({} entries)",
+            w[0],
+            w[1],
+            w[w.len() - 1],
+            w.len()
+        )
+    }
 }

@@ -113,7 +113,7 @@ impl ManifestCell {
             initlab_version: VERSION.into(),
             compute_seconds: r.seconds,
             weight_seconds: r.weight_seconds,
-            collapsed: r.collapsed(),
+            collapsed: r.collapsed(exp.dtype),
         }
     }
 }

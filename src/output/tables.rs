@@ -46,6 +46,16 @@ pub const CELLS_HEADER: &[&str] = &[
     "nonfinite_layers",
     "theory_max_abs_log10",
     "widths",
+    "log10_forward_ratio_mean",
+    "log10_forward_ratio_std",
+    "log10_forward_ratio_min",
+    "log10_forward_ratio_max",
+    "log10_backward_ratio_mean",
+    "log10_backward_ratio_std",
+    "log10_backward_ratio_min",
+    "log10_backward_ratio_max",
+    "underflow_trials",
+    "overflow_trials",
 ];
 
 pub const BLOCKS_HEADER: &[&str] = &[
@@ -273,6 +283,14 @@ pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec
             opt(s.theory_max_abs_log10),
             r.cell.widths_label(),
         ]);
+        for l in [&s.log10_forward, &s.log10_backward] {
+            match l {
+                Some(sp) => row.extend(spread(sp)),
+                None => row.extend(std::iter::repeat_n(String::new(), 4)),
+            }
+        }
+        row.push(s.underflow_trials.to_string());
+        row.push(s.overflow_trials.to_string());
         row
     });
     csv_bytes(CELLS_HEADER, rows)

@@ -311,17 +311,34 @@ pub fn across_depth_figure(data: &ResultsData) -> Figure {
                 let points = cells
                     .iter()
                     .map(|c| {
-                        let band = bands
-                            .get(&c.key)
-                            .map(|(f, b)| if forward { *f } else { *b });
+                        // The geometric mean (mean of log10 over trials) with the trials'
+                        // min–max; files without the log10 columns fall back to the arithmetic
+                        // mean and the band recomputed from layers.csv.
+                        let log = if forward {
+                            &c.log10_forward
+                        } else {
+                            &c.log10_backward
+                        };
+                        let (y, band) = match log {
+                            Some(l) => (
+                                10f64.powf(l.mean),
+                                (c.trials > 1).then(|| (10f64.powf(l.min), 10f64.powf(l.max))),
+                            ),
+                            None => (
+                                if forward {
+                                    c.forward_ratio
+                                } else {
+                                    c.backward_ratio
+                                },
+                                bands
+                                    .get(&c.key)
+                                    .map(|(f, b)| if forward { *f } else { *b }),
+                            ),
+                        };
                         any_band |= band.is_some();
                         Point {
                             x: c.key.depth as f64,
-                            y: if forward {
-                                c.forward_ratio
-                            } else {
-                                c.backward_ratio
-                            },
+                            y,
                             band,
                         }
                     })
@@ -385,7 +402,9 @@ pub fn across_depth_figure(data: &ResultsData) -> Figure {
         caption: "Forward ratio Var[y_L]/Var[y_1] (signal kept by the forward pass) and backward ratio \
                   Var[δ_1]/Var[δ_L] (gradient growth from the output to the input) against the depth L, \
                   one line per init; 1 means the variance is preserved, and each decade away from 1 is a \
-                  factor of ten lost or gained."
+                  factor of ten lost or gained. Each point is the geometric mean over trials (10 to the mean \
+                  of log10 of the trials' ratios: deep nets' ratios are close to log-normal across draws, and \
+                  an arithmetic mean would follow the largest trial); the band spans the trials' min to max."
             .into(),
         panels,
         legend: legend_for_inits(data, &used, any_band, any_theory),

@@ -102,14 +102,28 @@ pub struct CellRow {
     pub theory_forward_ratio: Option<f64>,
     pub theory_backward_ratio: Option<f64>,
     pub nonfinite_layers: usize,
+    /// log10 of the forward ratio over trials (`log10_forward_ratio_*`); `None` when the file
+    /// predates these columns or some trial's ratio had no logarithm (0, inf, NaN).
+    pub log10_forward: Option<Spread>,
+    /// The same for the backward ratio.
+    pub log10_backward: Option<Spread>,
+    /// Trials whose values underflowed / overflowed the dtype (0 when the columns are absent).
+    pub underflow_trials: usize,
+    pub overflow_trials: usize,
 }
 
 impl CellRow {
+    /// Trials that left the dtype's range either way.
+    pub fn out_of_range_trials(&self) -> usize {
+        self.underflow_trials + self.overflow_trials
+    }
+
     /// Same rule as the run's warning: a layer met inf/NaN, or a ratio left the finite range.
     pub fn collapsed(&self) -> bool {
         self.nonfinite_layers > 0
             || !self.forward_ratio.is_finite()
             || !self.backward_ratio.is_finite()
+            || self.out_of_range_trials() > 0
     }
 }
 
@@ -319,6 +333,25 @@ impl Row<'_> {
             ))
         })
     }
+    /// Whether the file has column `col` (for columns newer than the oldest readable files).
+    fn has(&self, col: &str) -> bool {
+        self.table.columns.contains_key(col)
+    }
+    /// `<metric>_{mean,std,min,max}` when the columns exist and the mean is given.
+    fn opt_spread(&self, metric: &str) -> anyhow::Result<Option<Spread>> {
+        let mean = format!("{metric}_mean");
+        if !self.has(&mean) || self.opt(&mean)?.is_none() {
+            return Ok(None);
+        }
+        self.spread(metric).map(Some)
+    }
+    /// An optional count column: 0 when the column is absent or empty.
+    fn opt_size(&self, col: &str) -> anyhow::Result<usize> {
+        if !self.has(col) || self.raw(col).is_empty() {
+            return Ok(0);
+        }
+        self.size(col)
+    }
     fn spread(&self, metric: &str) -> anyhow::Result<Spread> {
         Ok(Spread {
             mean: self.num(&format!("{metric}_mean"))?,
@@ -525,6 +558,10 @@ pub fn read_cells(path: &Path) -> anyhow::Result<(Option<String>, Vec<CellRow>)>
             theory_forward_ratio: r.opt("theory_forward_ratio")?,
             theory_backward_ratio: r.opt("theory_backward_ratio")?,
             nonfinite_layers: r.size("nonfinite_layers")?,
+            log10_forward: r.opt_spread("log10_forward_ratio")?,
+            log10_backward: r.opt_spread("log10_backward_ratio")?,
+            underflow_trials: r.opt_size("underflow_trials")?,
+            overflow_trials: r.opt_size("overflow_trials")?,
         })
     })?;
     Ok((t.experiment(), rows))

@@ -1,7 +1,7 @@
 //! From raw trial results to the rows of `summary.csv`, `cells.csv` and `hist.csv`.
 //! Pure computation over [`CellResult`]s; the writers in [`crate::output`] format them.
 
-use crate::config::{Cell, Experiment};
+use crate::config::{Cell, Dtype, Experiment};
 use crate::sim::stats::describe;
 use crate::sim::TrialResult;
 use crate::theory::{self, LayerPrediction};
@@ -69,6 +69,19 @@ pub struct CellSummary {
     /// Largest |log10(measured/theory)| over layers, forward (preact_var) and backward
     /// (grad_var), measured = mean over trials.
     pub theory_max_abs_log10: Option<f64>,
+    /// log10 of each trial's forward ratio, over trials: the geometric view. Deep nets' ratios
+    /// are close to log-normal across draws, so the arithmetic `forward_ratio` is dominated by
+    /// the largest trial; the mean of log10 is the typical trial and its std the spread in
+    /// decades. `None` when some trial's ratio is 0, inf or NaN (then it is no measurement:
+    /// see `underflow_trials` / `overflow_trials`).
+    pub log10_forward: Option<Spread>,
+    /// The same for the backward ratio.
+    pub log10_backward: Option<Spread>,
+    /// Trials whose values left the dtype's range from below: some layer's preact_var or
+    /// grad_var at or under (smallest normal)², i.e. entries subnormal or flushed to 0.
+    pub underflow_trials: usize,
+    /// Trials that met inf or NaN (entries or variances).
+    pub overflow_trials: usize,
 }
 
 /// One `blocks_summary.csv` row (less the cell columns): the block statistics over trials,
@@ -200,7 +213,7 @@ impl CellResult {
 
     /// The `cells.csv` row: measured ratios beside the theory's.
     pub fn cell_summary(&self, exp: &Experiment) -> CellSummary {
-        let mut s = self.measured_summary();
+        let mut s = self.measured_summary(exp.dtype);
         if self.is_residual() {
             if let Ok(t) = theory::cell_block_predictions(exp, &self.cell) {
                 let last = t.len() - 1;
@@ -257,7 +270,7 @@ impl CellResult {
             .collect()
     }
 
-    fn measured_summary(&self) -> CellSummary {
+    fn measured_summary(&self, dtype: Dtype) -> CellSummary {
         let n = self.trials.len() as f64;
         let ratios = self.trial_ratios();
         let forward_ratio = ratios.iter().map(|r| r.0).sum::<f64>() / n;
@@ -265,6 +278,8 @@ impl CellResult {
         let nonfinite_layers = (0..self.layer_rows())
             .filter(|&i| self.trials.iter().any(|t| t.layers[i].nonfinite > 0))
             .count();
+        let (underflow_trials, overflow_trials) = self.range_exits(dtype);
+        let under = self.trial_underflows(dtype);
         CellSummary {
             trials: self.trials.len(),
             forward_ratio,
@@ -273,14 +288,109 @@ impl CellResult {
             theory_backward_ratio: None,
             nonfinite_layers,
             theory_max_abs_log10: None,
+            log10_forward: log10_spread(ratios.iter().zip(&under).map(|(r, u)| {
+                if u.0 {
+                    f64::NAN
+                } else {
+                    r.0
+                }
+            })),
+            log10_backward: log10_spread(ratios.iter().zip(&under).map(|(r, u)| {
+                if u.1 {
+                    f64::NAN
+                } else {
+                    r.1
+                }
+            })),
+            underflow_trials,
+            overflow_trials,
         }
     }
 
-    /// True when some layer met inf/NaN or the variances left the finite range.
-    pub fn collapsed(&self) -> bool {
-        let s = self.measured_summary();
-        s.nonfinite_layers > 0 || !s.forward_ratio.is_finite() || !s.backward_ratio.is_finite()
+    /// Per trial, whether the forward pass underflowed `dtype` and whether the backward pass
+    /// did (see [`trial_underflow`]): a ratio computed from subnormal or zero entries is no
+    /// measurement, so its log10 is not averaged.
+    pub fn trial_underflows(&self, dtype: Dtype) -> Vec<(bool, bool)> {
+        let floor = underflow_floor(dtype);
+        self.trials
+            .iter()
+            .map(|t| trial_underflow(t, floor))
+            .collect()
     }
+
+    /// (trials that underflowed, trials that overflowed) for values stored in `dtype`.
+    /// Overflow: a layer met inf/NaN entries, or a variance is not finite. Underflow (only when
+    /// not overflowed): see [`trial_underflow`].
+    pub fn range_exits(&self, dtype: Dtype) -> (usize, usize) {
+        let floor = underflow_floor(dtype);
+        let (mut under, mut over) = (0, 0);
+        for t in &self.trials {
+            let overflowed = t
+                .layers
+                .iter()
+                .any(|l| l.nonfinite > 0 || !l.preact_var.is_finite() || !l.grad_var.is_finite());
+            if overflowed {
+                over += 1;
+            } else if trial_underflow(t, floor).1 {
+                under += 1;
+            }
+        }
+        (under, over)
+    }
+
+    /// True when some layer met inf/NaN, the ratios left the finite range, or some trial's
+    /// values underflowed `dtype` (see [`Self::range_exits`]).
+    pub fn collapsed(&self, dtype: Dtype) -> bool {
+        let s = self.measured_summary(dtype);
+        s.nonfinite_layers > 0
+            || !s.forward_ratio.is_finite()
+            || !s.backward_ratio.is_finite()
+            || s.underflow_trials + s.overflow_trials > 0
+    }
+}
+
+/// (smallest positive normal of `dtype`)²: a variance at or below it comes from entries that are
+/// subnormal or zero. In f64 it rounds to 0, so only an exact zero counts there.
+pub fn underflow_floor(dtype: Dtype) -> f64 {
+    let tiny = match dtype {
+        Dtype::F32 => f32::MIN_POSITIVE as f64,
+        Dtype::F64 => f64::MIN_POSITIVE,
+    };
+    tiny * tiny
+}
+
+/// (forward, backward) underflow of one trial: a variance on the path its ratios measure at or
+/// below `floor`. A plain net is a chain, so every layer counts (once a layer's entries are
+/// subnormal or zero, everything after is too): some preact_var for the forward pass, that or
+/// some grad_var for the backward pass. A residual net's ratios are its stream's, so its blocks
+/// count (E[x²] and the stream gradient), not the branch layers: Fixup's and SkipInit's
+/// zero-initialised branch layers are exactly 0 by design, not by underflow.
+pub fn trial_underflow(t: &TrialResult, floor: f64) -> (bool, bool) {
+    if t.blocks.is_empty() {
+        let fwd = t.layers.iter().any(|l| l.preact_var <= floor);
+        (fwd, fwd || t.layers.iter().any(|l| l.grad_var <= floor))
+    } else {
+        let fwd = t
+            .blocks
+            .iter()
+            .any(|b| b.avg_channel_sq_mean + b.avg_channel_var <= floor);
+        (fwd, fwd || t.blocks.iter().any(|b| b.grad_var <= floor))
+    }
+}
+
+/// Mean, sample std, min and max of log10 of `ratios`; `None` unless every ratio is finite and
+/// positive (a zero or infinite ratio has no logarithm to average).
+pub fn log10_spread(ratios: impl Iterator<Item = f64>) -> Option<Spread> {
+    let logs: Vec<f64> = ratios
+        .map(|r| {
+            if r > 0.0 && r.is_finite() {
+                Some(r.log10())
+            } else {
+                None
+            }
+        })
+        .collect::<Option<_>>()?;
+    (!logs.is_empty()).then(|| Spread::of(&logs))
 }
 
 /// Histograms of the captured layers, summed over trials. Per quantity one set of equal-width
