@@ -382,3 +382,27 @@ fn compare_table_and_notes_on_wide_spread_and_underflow() {
         "{stdout}"
     );
 }
+
+/// The across-depth chart puts depths spanning 20× or more on a log axis, labelled with the
+/// depths themselves, and keeps a linear axis otherwise.
+#[test]
+fn across_depth_axis_goes_log_for_wide_depth_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, depths, log) in [("wide", "[1, 3, 30]", true), ("narrow", "[10, 30]", false)] {
+        let text = format!(
+            "name = \"{name}\"\ntrials = 2\nbatch = 8\n[network]\ndepth = {depths}\nwidth = 8\nactivation = \"relu\"\n[[init]]\nweight = {{ scheme = \"kaiming_normal\", nonlinearity = \"relu\" }}\n"
+        );
+        let e = write(dir.path(), &format!("{name}.toml"), &text);
+        let o = initlab(&["run", e.to_str().unwrap(), "--quiet"], dir.path());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let svg = fs::read_to_string(
+            dir.path()
+                .join(format!("results/{name}/plots/across_depth.svg")),
+        )
+        .unwrap();
+        assert_eq!(svg.contains("depth L (layers, log scale)"), log, "{name}");
+        assert!(svg.contains("depth L (layers"), "{name}");
+        // Tick labels are the swept depths either way.
+        assert!(svg.contains(">\n30\n</text>"), "{name}");
+    }
+}

@@ -30,6 +30,9 @@ pub struct Panel {
     pub y_log: bool,
     /// Integer x axis (layers, depths): ticks on whole numbers only.
     pub x_integer: bool,
+    /// The x values (and ticks) are log10 of the quantity: ticks are labelled 10^x, so depths
+    /// from 1 to 1000 spread evenly instead of crowding at the left.
+    pub x_log: bool,
     /// Explicit x ticks (the swept depths), if any.
     pub x_ticks: Option<Vec<f64>>,
     pub series: Vec<Series>,
@@ -208,6 +211,7 @@ fn layer_figure(
             y_label: y_label.into(),
             y_log: true,
             x_integer: true,
+            x_log: false,
             x_ticks: None,
             series,
         });
@@ -293,6 +297,9 @@ pub fn across_depth_figure(data: &ResultsData) -> Figure {
         if depths.len() < 2 {
             continue;
         }
+        // Depths spanning 20× or more (1 … 1000) go on a log axis.
+        let x_log = depths[0] > 0 && depths[depths.len() - 1] >= 20 * depths[0];
+        let xv = |d: usize| if x_log { (d as f64).log10() } else { d as f64 };
         for forward in [true, false] {
             let mut series = Vec::new();
             let mut theory_series = Vec::new();
@@ -337,7 +344,7 @@ pub fn across_depth_figure(data: &ResultsData) -> Figure {
                         };
                         any_band |= band.is_some();
                         Point {
-                            x: c.key.depth as f64,
+                            x: xv(c.key.depth),
                             y,
                             band,
                         }
@@ -358,7 +365,7 @@ pub fn across_depth_figure(data: &ResultsData) -> Figure {
                             c.theory_backward_ratio
                         };
                         t.map(|y| Point {
-                            x: c.key.depth as f64,
+                            x: xv(c.key.depth),
                             y,
                             band: None,
                         })
@@ -382,7 +389,12 @@ pub fn across_depth_figure(data: &ResultsData) -> Figure {
                 } else {
                     format!("{g}: backward pass")
                 },
-                x_label: "depth L (layers)".into(),
+                x_label: if x_log {
+                    "depth L (layers, log scale)"
+                } else {
+                    "depth L (layers)"
+                }
+                .into(),
                 y_label: if forward {
                     "Var[y_L] / Var[y_1]"
                 } else {
@@ -390,8 +402,9 @@ pub fn across_depth_figure(data: &ResultsData) -> Figure {
                 }
                 .into(),
                 y_log: true,
-                x_integer: true,
-                x_ticks: Some(depths.iter().map(|&d| d as f64).collect()),
+                x_integer: !x_log,
+                x_log,
+                x_ticks: Some(depths.iter().map(|&d| xv(d)).collect()),
                 series,
             });
         }
@@ -510,6 +523,7 @@ fn hist_figure(data: &ResultsData, quantity: &str) -> Option<Figure> {
                 y_label: "fraction of entries per bin".into(),
                 y_log: false,
                 x_integer: false,
+                x_log: false,
                 x_ticks: None,
                 series,
             });

@@ -150,6 +150,7 @@ pub fn phase_figure(dir: &Path, activation: &str) -> anyhow::Result<Figure> {
             y_label: "σ_b² (bias variance)".into(),
             y_log: false,
             x_integer: false,
+            x_log: false,
             x_ticks: None,
             series,
         }],

@@ -33,6 +33,7 @@ struct PreparedPanel {
     x_label: String,
     y_label: String,
     y_log: bool,
+    x_log: bool,
     x_range: (f64, f64),
     y_range: (f64, f64),
     x_ticks: Vec<f64>,
@@ -378,6 +379,7 @@ fn prepare_panel(panel: &Panel, notes: &mut Vec<String>) -> PreparedPanel {
             panel.y_label.clone()
         },
         y_log: log,
+        x_log: panel.x_log,
         x_range: (x0, x1),
         y_range: (y0, y1),
         x_ticks,
@@ -650,7 +652,14 @@ fn draw_panel<DB: DrawingBackend>(
     } else {
         1.0
     };
-    let x_fmt = |v: &f64| linear_label(*v, x_step);
+    let x_fmt = |v: &f64| {
+        if p.x_log {
+            // Ticks sit on the swept depths: whole numbers.
+            format!("{}", 10f64.powf(*v).round())
+        } else {
+            linear_label(*v, x_step)
+        }
+    };
     let y_fmt = |v: &f64| {
         if p.y_log {
             log_label(*v)

@@ -120,6 +120,7 @@ pub fn spp_figure(data: &ResultsData) -> Option<Figure> {
                 y_label: (*y_label).into(),
                 y_log: true,
                 x_integer: true,
+                x_log: false,
                 x_ticks: None,
                 series,
             });
