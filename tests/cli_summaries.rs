@@ -2,45 +2,15 @@
 //! range-exit counts recomputed from layers.csv, the run's warning on f32 underflow, and
 //! `compare`'s table and notes on a wide-spread case and an underflowing case.
 
+mod common;
+
+use common::{initlab, num as f, write, Row};
 use std::collections::HashMap;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn initlab(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_initlab"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("spawn initlab")
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    fs::write(&p, text).unwrap();
-    p
-}
-
-type Row = HashMap<String, String>;
+use std::path::Path;
 
 fn read_csv(path: &Path) -> Vec<Row> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
-        .map(|rec| {
-            header
-                .iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-fn f(row: &Row, k: &str) -> f64 {
-    row[k]
-        .parse()
-        .unwrap_or_else(|_| panic!("{k} = {:?}", row[k]))
+    common::read_csv(path).1
 }
 
 fn key(r: &Row) -> String {
