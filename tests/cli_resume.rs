@@ -1,5 +1,8 @@
 //! Crash safety, resume, sharding and merge, end to end with real processes and real signals.
 
+mod common;
+
+use common::{initlab, ok};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -7,23 +10,6 @@ use std::time::{Duration, Instant};
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_initlab")
-}
-
-fn initlab(args: &[&str], cwd: &Path) -> Output {
-    Command::new(bin())
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("spawn initlab")
-}
-
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 /// 24 cells, each a few tens of milliseconds: long enough to be killed in the middle.

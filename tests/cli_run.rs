@@ -1,24 +1,11 @@
 //! `initlab run` end to end: output files and columns, determinism across thread counts and
 //! sweeps, the resolved experiment reproducing the run, and every kind of bad input.
 
+mod common;
+
+use common::{initlab, num as f, read_csv, write};
 use std::collections::HashMap;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn initlab(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_initlab"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("spawn initlab")
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    fs::write(&p, text).unwrap();
-    p
-}
 
 const TINY: &str = r#"
 name = "tiny"
@@ -36,28 +23,6 @@ weight = { scheme = "kaiming_normal", nonlinearity = "relu" }
 [[init]]
 preset = "pytorch_default"
 "#;
-
-fn read_csv(path: &Path) -> (Vec<String>, Vec<HashMap<String, String>>) {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    let rows = r
-        .records()
-        .map(|rec| {
-            header
-                .iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect();
-    (header, rows)
-}
-
-fn f(row: &HashMap<String, String>, k: &str) -> f64 {
-    row[k]
-        .parse()
-        .unwrap_or_else(|_| panic!("{k} = {:?}", row[k]))
-}
 
 #[test]
 fn golden_tiny_run() {

@@ -49,3 +49,18 @@ pub fn num(row: &Row, k: &str) -> f64 {
         .parse()
         .unwrap_or_else(|_| panic!("{k} = {:?}", row[k]))
 }
+
+/// The rows of a CSV file, without the header.
+pub fn read_rows(path: &Path) -> Vec<Row> {
+    read_csv(path).1
+}
+
+/// Assert that a command exited 0, showing its stderr otherwise.
+pub fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
