@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Regenerate the committed results of every shipped experiment: results/<name>/ with the CSVs,
 # the charts (plots/*.png, plots/*.svg) and report.html. Extra arguments go to `initlab run`
-# (e.g. --threads 2). Each experiment takes under about a minute on 2 cores.
+# (e.g. --threads 2). Most experiments take under a minute on 2 cores; he2015_conv (a 12-layer
+# VGG-style conv net at 32×32) and xiao2018 (conv nets to 1000 layers) take several minutes.
+# The per-layer tables of resnet_depth and xiao2018 (hundreds of MB: the `widths` column repeats
+# a 1000-layer profile on every row) are not committed (.gitignore); this script remakes them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
