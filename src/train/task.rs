@@ -2,8 +2,8 @@
 //! have the network's per-sample shape (channels-last: positions × channels, flattened):
 //!
 //! - `digits`: the UCI 8×8 handwritten digits (Alpaydin & Kaynak 1998, CC BY 4.0; shipped in
-//!   `assets/digits/`, see its README), 1,797 images of 10 classes. Image i is a test image when
-//!   i ≡ 4 (mod 5) (359 test, 1,438 train). Pixels (0–16) are standardized with the mean and
+//!   `assets/digits/`, see its README), 1,797 images of 10 classes. Split per class: the j-th
+//!   image of a class (file order, from 0) is a test image when j ≡ 4 (mod 5). Pixels (0–16) are standardized with the mean and
 //!   standard deviation of all training pixels, x = (p − m)/s, so E[x²] = 1 on the training set
 //!   like the simulator's N(0, 1) input. The network must take 64 inputs per sample: an MLP of
 //!   width 64, or a conv net with 1 channel on an 8×8 image (row-major pixels).
@@ -245,7 +245,7 @@ impl Task {
     /// Samples in the train and test sets.
     pub fn sizes(&self) -> (usize, usize) {
         match *self {
-            Task::Digits => (1438, 359),
+            Task::Digits => (1442, 355),
             Task::Mixture { train, test, .. } | Task::Teacher { train, test, .. } => {
                 (train, test)
             }
@@ -355,7 +355,18 @@ fn digits() -> Dataset {
             .collect();
         rows.push((v[..64].iter().map(|&p| p as f64).collect(), v[64] as usize));
     }
-    let (train, test): (Vec<_>, Vec<_>) = rows.into_iter().enumerate().partition(|(i, _)| i % 5 != 4);
+    // Stratified: the images of each class, in file order, are numbered 0, 1, 2, …; number
+    // j ≡ 4 (mod 5) is a test image. (The file cycles through the classes, so a rule on the
+    // file index alone would put mostly 4s and 9s in the test set.)
+    let mut seen = [0usize; 10];
+    let (train, test): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .map(|r| {
+            let j = seen[r.1];
+            seen[r.1] += 1;
+            (j, r)
+        })
+        .partition(|(j, _)| j % 5 != 4);
     let n = (train.len() * 64) as f64;
     let mean = train.iter().flat_map(|(_, r)| r.0.iter()).sum::<f64>() / n;
     let var = train
@@ -399,12 +410,12 @@ mod tests {
         let n = d.x_train.len() as f64;
         assert!((d.x_train.sum() / n).abs() < 1e-12);
         assert!((d.x_train.mapv(|v| v * v).sum() / n - 1.0).abs() < 1e-12);
-        // Every class appears in both sets, 10% ± 3.5 points each (the set is about balanced).
+        // Stratified: every class is 10% ± 1 point of both sets.
         for t in [&d.y_train, &d.y_test] {
             let Targets::Classes(c) = t else { panic!() };
             for k in 0..10 {
                 let f = c.iter().filter(|&&y| y == k).count() as f64 / c.len() as f64;
-                assert!((f - 0.1).abs() < 0.035, "class {k}: {f}");
+                assert!((f - 0.1).abs() < 0.01, "class {k}: {f}");
             }
         }
         assert!(Task::Digits.misfit(&Features::dense(64)).is_none());
