@@ -317,6 +317,23 @@ pub fn report_html(data: &ResultsData) -> anyhow::Result<String> {
         html.push_str("</section>\n");
     }
 
+    // [train] (issue 14): the trainability heatmap.
+    if let Some(hm) = crate::plot::train::trainability_heatmap(&data.dir)? {
+        let svg = crate::plot::heatmap::to_svg(&hm)?;
+        let svg = match svg.trim_start().strip_prefix("<?xml") {
+            Some(rest) => rest.split_once("?>").map(|(_, s)| s.to_string()).unwrap_or(svg),
+            None => svg,
+        };
+        let _ = write!(
+            html,
+            "<section id=\"{}\">\n<h2>{}</h2>\n<p class=\"caption\">{}</p>\n<figure class=\"chart\" role=\"img\" aria-label=\"{}\">\n{}\n</figure>\n</section>\n",
+            hm.name,
+            esc(&hm.title),
+            esc(&hm.caption),
+            esc(&hm.title),
+            svg.trim()
+        );
+    }
     html.push_str("<section id=\"config\">\n<h2>Resolved configuration (experiment.toml)</h2>\n");
     match &ctx.config {
         Some(c) => {

@@ -1,5 +1,7 @@
-//! The loss head on top of the simulated network: global average pooling over positions (conv
-//! nets; the identity for an MLP), a linear readout z = h·Vᵀ + c, and the loss, all in f64:
+//! The loss head on top of the simulated network: the output flattened per sample (h_i = the
+//! P positions × C channels of sample i, channels-last; an MLP's output as it is), a linear
+//! readout z = h·Vᵀ + c (a fully connected layer, as the FC layers closing He et al.'s and
+//! VGG's conv nets), and the loss, all in f64:
 //!
 //! - softmax cross-entropy (classification, PyTorch's `CrossEntropyLoss`, mean reduction):
 //!   L = (1/b)·Σ_i [log Σ_k e^(z_ik) − z_(i,y_i)],  ∂L/∂z = (softmax(z) − onehot(y))/b;
@@ -7,8 +9,8 @@
 //!   L = (1/(b·m))·Σ_ij (z_ij − y_ij)²,  ∂L/∂z = 2(z − y)/(b·m).
 //!
 //! Backward through the head: ∂L/∂V = (∂L/∂z)ᵀ·h, ∂L/∂c = Σ_i ∂L/∂z_i, ∂L/∂h = ∂L/∂z·V, and
-//! ∂L/∂out[i·P + p, :] = ∂L/∂h[i, :]/P — the gradient injected into the simulator's backward
-//! pass in place of the random g.
+//! ∂L/∂out = ∂L/∂h reshaped back to (samples·P) × C — the gradient injected into the
+//! simulator's backward pass in place of the random g.
 
 use super::task::Targets;
 use crate::real::Real;
@@ -30,21 +32,14 @@ pub struct LossValue {
     pub correct: Option<usize>,
 }
 
-/// h[i, :] = mean over the P positions of out[i·P + p, :].
-pub fn pool<T: Real>(out: &Array2<T>, positions: usize) -> Array2<f64> {
+/// h = out as samples × (positions · channels), in f64.
+pub fn flatten<T: Real>(out: &Array2<T>, positions: usize) -> Array2<f64> {
     let (rows, ch) = out.dim();
-    let b = rows / positions;
-    let mut h = Array2::<f64>::zeros((b, ch));
-    for (r, row) in out.rows().into_iter().enumerate() {
-        let mut hr = h.row_mut(r / positions);
-        for (a, &x) in hr.iter_mut().zip(row.iter()) {
-            *a += x.f64();
-        }
-    }
-    if positions > 1 {
-        h.mapv_inplace(|v| v / positions as f64);
-    }
-    h
+    Array2::from_shape_vec(
+        (rows / positions, positions * ch),
+        out.iter().map(|v| v.f64()).collect(),
+    )
+    .expect("rows are samples × positions")
 }
 
 impl Head {
@@ -53,7 +48,8 @@ impl Head {
         h.dot(&self.v.t()) + &self.c
     }
 
-    /// (∂L/∂V, ∂L/∂c, ∂L/∂out) from ∂L/∂z, for an output of `positions` positions per sample.
+    /// (∂L/∂V, ∂L/∂c, ∂L/∂out) from ∂L/∂z, for an output of `positions` positions per sample
+    /// and `h.ncols() / positions` channels.
     pub fn backward<T: Real>(
         &self,
         h: &Array2<f64>,
@@ -63,14 +59,11 @@ impl Head {
         let dv = dz.t().dot(h);
         let dc = dz.sum_axis(Axis(0));
         let dh = dz.dot(&self.v);
-        let inv = 1.0 / positions as f64;
-        let mut dout = Array2::<T>::zeros((h.nrows() * positions, h.ncols()));
-        for (r, mut row) in dout.rows_mut().into_iter().enumerate() {
-            let src = dh.row(r / positions);
-            for (o, &g) in row.iter_mut().zip(src.iter()) {
-                *o = T::of(g * inv);
-            }
-        }
+        let dout = Array2::from_shape_vec(
+            (h.nrows() * positions, h.ncols() / positions),
+            dh.iter().map(|&g| T::of(g)).collect(),
+        )
+        .expect("same entries");
         (dv, dc, dout)
     }
 }
@@ -122,14 +115,14 @@ mod tests {
     use super::*;
     use crate::sim::layers::testing::random;
 
-    /// ∂L/∂V, ∂L/∂c and ∂L/∂out of the whole head (pooling, readout, loss) against central
-    /// differences, for both losses and a pooled (P = 3) output; tolerance 1e-7·(1 + |g|).
+    /// ∂L/∂V, ∂L/∂c and ∂L/∂out of the whole head (flattening, readout, loss) against central
+    /// differences, for both losses and an output of P = 3 positions; tolerance 1e-7·(1 + |g|).
     #[test]
     fn head_gradient_matches_finite_differences() {
         let (b, p, ch, k) = (4, 3, 5, 3);
         let out = random(b * p, ch, 1);
         let head = Head {
-            v: random(k, ch, 2),
+            v: random(k, p * ch, 2),
             c: random(1, k, 3).row(0).to_owned(),
         };
         let targets = [
@@ -137,8 +130,8 @@ mod tests {
             Targets::Values(random(b, k, 4)),
         ];
         for y in &targets {
-            let f = |head: &Head, out: &Array2<f64>| loss(&head.logits(&pool(out, p)), y).loss;
-            let h = pool(&out, p);
+            let f = |head: &Head, out: &Array2<f64>| loss(&head.logits(&flatten(out, p)), y).loss;
+            let h = flatten(&out, p);
             let lv = loss(&head.logits(&h), y);
             let (dv, dc, dout) = head.backward::<f64>(&h, &lv.dz, p);
             let eps = 1e-6;
@@ -146,7 +139,7 @@ mod tests {
                 assert!((fd - an).abs() < 1e-7 * (1.0 + an.abs()), "{what}: {fd} vs {an}");
             };
             for i in 0..k {
-                for j in 0..ch {
+                for j in 0..p * ch {
                     let (mut hp, mut hm) = (head.clone(), head.clone());
                     hp.v[[i, j]] += eps;
                     hm.v[[i, j]] -= eps;

@@ -1,6 +1,6 @@
 //! Short training runs from the simulated initialization ("does it train?"): each cell ×
 //! trial starts from exactly the weights and biases the variance simulation draws
-//! ([`crate::sim::layer_params`], same streams), adds a loss head ([`loss`]: pooling, a
+//! ([`crate::sim::layer_params`], same streams), adds a loss head ([`loss`]: flattening, a
 //! linear readout, softmax cross-entropy or MSE) and trains on a [`task`] with an
 //! [`optim`]izer, using the simulator's own forward and backward passes ([`crate::sim::exec`]):
 //! the gradient the head computes is injected where the variance simulation injects its random
@@ -29,7 +29,7 @@ use crate::real::Real;
 use crate::seed::stream;
 use crate::sim::exec::{self, NoProbe, Probe};
 use crate::sim::{layer_params, Params};
-use loss::{pool, Head};
+use loss::{flatten, Head};
 use ndarray::{Array1, Array2, Axis};
 use rand::Rng;
 use std::rc::Rc;
@@ -73,10 +73,10 @@ pub struct TrainSpec<'a> {
     pub cfg: &'a TrainConfig,
 }
 
-/// The readout V (outputs × channels) and c drawn from the cell's init on their own stream
-/// (PyTorch's nn.Linear default U(±1/√channels) where the scheme cannot draw a 2-D weight).
-pub fn readout(seed: u64, init: &Init, trial: usize, outputs: usize, channels: usize) -> Head {
-    let shape = [outputs, channels];
+/// The readout V (outputs × features: the flattened output) and c drawn from the cell's init on their own stream
+/// (PyTorch's nn.Linear default U(±1/√features) where the scheme cannot draw a 2-D weight).
+pub fn readout(seed: u64, init: &Init, trial: usize, outputs: usize, features: usize) -> Head {
+    let shape = [outputs, features];
     let key = |role: &str| {
         stream(&[
             role,
@@ -87,7 +87,7 @@ pub fn readout(seed: u64, init: &Init, trial: usize, outputs: usize, channels: u
         ])
     };
     let mut rng = key("train/readout");
-    let bound = 1.0 / (channels as f64).sqrt();
+    let bound = 1.0 / (features as f64).sqrt();
     let uniform = |rng: &mut rand_chacha::ChaCha8Rng, n: usize| -> Vec<f64> {
         (0..n)
             .map(|_| bound * (2.0 * rng.random::<f64>() - 1.0))
@@ -96,7 +96,7 @@ pub fn readout(seed: u64, init: &Init, trial: usize, outputs: usize, channels: u
     let v = init
         .weight
         .sample(&shape, &mut rng)
-        .unwrap_or_else(|_| uniform(&mut rng, outputs * channels));
+        .unwrap_or_else(|_| uniform(&mut rng, outputs * features));
     let mut rng = key("train/readout_bias");
     let c = init
         .bias
@@ -177,7 +177,7 @@ impl<T: Real> Model<T> {
         let mut get = |node: usize| Rc::clone(&self.params[self.tap_of_node[node]]);
         let tape = exec::forward(net, act, x, &mut get, &mut NoProbe);
         self.head
-            .logits(&pool(&tape.output(), net.output().positions()))
+            .logits(&flatten(&tape.output(), net.output().positions()))
     }
 
     /// Loss and accuracy (NaN for regression) over a whole set, in chunks.
@@ -214,7 +214,7 @@ impl<T: Real> Model<T> {
         let mut get = |node: usize| Rc::clone(&self.params[self.tap_of_node[node]]);
         let tape = exec::forward(net, act, x, &mut get, &mut NoProbe);
         let positions = net.output().positions();
-        let h = pool(&tape.output(), positions);
+        let h = flatten(&tape.output(), positions);
         let lv = loss::loss(&self.head.logits(&h), y);
         let (dv, dc, dout) = self.head.backward::<T>(&h, &lv.dz, positions);
         let n = self.params.len();
@@ -333,7 +333,7 @@ pub fn train_on<T: Real>(spec: &TrainSpec, data: &Dataset) -> Vec<TrainRow> {
         spec.init,
         spec.trial,
         spec.cfg.task.outputs(),
-        net.output().channels,
+        net.output().len(),
     );
     let start = Model {
         params,

@@ -37,7 +37,7 @@ fn model_for(spec: &TrainSpec) -> Model<f64> {
             spec.init,
             spec.trial,
             spec.cfg.task.outputs(),
-            net.output().channels,
+            net.output().len(),
         ),
         tap_of_node,
     }
@@ -45,7 +45,7 @@ fn model_for(spec: &TrainSpec) -> Model<f64> {
 
 /// Every weight, bias and readout entry's gradient of the minibatch loss against central
 /// differences (h = 1e-6, tolerance 1e-6·(1 + |g|)), for an MLP on a regression and a
-/// classification task and a conv net (pooled head) on a classification, with drawn biases;
+/// classification task and a conv net (flattened head) on a classification, with drawn biases;
 /// then one SGD step of size η lowers the loss by η‖g‖² to first order (relative 1e-3).
 #[test]
 fn training_step_matches_finite_differences() {
