@@ -321,7 +321,10 @@ pub fn report_html(data: &ResultsData) -> anyhow::Result<String> {
     if let Some(hm) = crate::plot::train::trainability_heatmap(&data.dir)? {
         let svg = crate::plot::heatmap::to_svg(&hm)?;
         let svg = match svg.trim_start().strip_prefix("<?xml") {
-            Some(rest) => rest.split_once("?>").map(|(_, s)| s.to_string()).unwrap_or(svg),
+            Some(rest) => rest
+                .split_once("?>")
+                .map(|(_, s)| s.to_string())
+                .unwrap_or(svg),
             None => svg,
         };
         let _ = write!(

@@ -68,7 +68,16 @@ fn train_csv_is_deterministic_resumable_and_shardable() {
     fs::write(d.join("tr.toml"), EXP).unwrap();
     for t in ["1", "2"] {
         ok(&initlab(
-            &["run", "tr.toml", "--out", &format!("t{t}"), "--threads", t, "--no-plot", "--quiet"],
+            &[
+                "run",
+                "tr.toml",
+                "--out",
+                &format!("t{t}"),
+                "--threads",
+                t,
+                "--no-plot",
+                "--quiet",
+            ],
             d,
         ));
     }
@@ -79,7 +88,11 @@ fn train_csv_is_deterministic_resumable_and_shardable() {
         "experiment,network,activation,init,depth,width,batch,trial,lr,step,train_loss,test_loss,test_accuracy,grad_norm_first,grad_norm_last"
     ), "{header}");
     // 4 cells × 2 trials × (lr 0.05: steps 0, 10, 20, 30) + the diverged runs' rows.
-    let rows: Vec<Vec<&str>> = train.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let rows: Vec<Vec<&str>> = train
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
     let good = rows.iter().filter(|r| r[8] == "0.05").count();
     assert_eq!(good, 4 * 2 * 4);
     let cells = fs::read_to_string(d.join("t1/cells.csv")).unwrap();
@@ -101,15 +114,41 @@ fn train_csv_is_deterministic_resumable_and_shardable() {
         fs::remove_file(p.as_ref().unwrap().path()).unwrap();
     }
     fs::remove_file(d.join("t1/train.csv")).unwrap();
-    ok(&initlab(&["run", "tr.toml", "--out", "t1", "--resume", "--no-plot", "--quiet"], d));
+    ok(&initlab(
+        &[
+            "run",
+            "tr.toml",
+            "--out",
+            "t1",
+            "--resume",
+            "--no-plot",
+            "--quiet",
+        ],
+        d,
+    ));
     same(&d.join("t1"), &d.join("t2"));
 
     // Shards and merge.
     for s in ["1/2", "2/2"] {
         let out = format!("s{}", &s[..1]);
-        ok(&initlab(&["run", "tr.toml", "--out", &out, "--shard", s, "--no-plot", "--quiet"], d));
+        ok(&initlab(
+            &[
+                "run",
+                "tr.toml",
+                "--out",
+                &out,
+                "--shard",
+                s,
+                "--no-plot",
+                "--quiet",
+            ],
+            d,
+        ));
     }
-    ok(&initlab(&["merge", "s1", "s2", "--out", "m", "--no-plot"], d));
+    ok(&initlab(
+        &["merge", "s1", "s2", "--out", "m", "--no-plot"],
+        d,
+    ));
     same(&d.join("m"), &d.join("t2"));
 
     // Charts from the CSVs: the loss curves.
@@ -119,7 +158,10 @@ fn train_csv_is_deterministic_resumable_and_shardable() {
     // Without [train]: no train.csv, no diverged_runs column.
     let plain = EXP.split("[train]").next().unwrap();
     fs::write(d.join("plain.toml"), plain).unwrap();
-    ok(&initlab(&["run", "plain.toml", "--out", "p", "--no-plot", "--quiet"], d));
+    ok(&initlab(
+        &["run", "plain.toml", "--out", "p", "--no-plot", "--quiet"],
+        d,
+    ));
     assert!(!d.join("p/train.csv").exists());
     let cells = fs::read_to_string(d.join("p/cells.csv")).unwrap();
     assert!(cells.lines().next().unwrap().ends_with(",widths"));
@@ -134,12 +176,37 @@ fn bad_train_input_exits_2_and_writes_nothing() {
         ("steps = 30", "steps = -2", "train.steps", "positive"),
         ("lr = [0.05, 1000.0]", "lr = 0.0", "train.lr", "> 0"),
         ("lr = [0.05, 1000.0]", "lr = -0.1", "train.lr", "> 0"),
-        ("lr = [0.05, 1000.0]", "lr = [0.1, nan]", "train.lr[1]", "> 0"),
-        ("optimizer = \"sgd\"", "optimizer = \"rmsprop\"", "train.optimizer", "sgd, momentum, adam"),
-        ("task = \"digits\"", "task = \"mnist\"", "train.task", "digits, mixture, teacher"),
+        (
+            "lr = [0.05, 1000.0]",
+            "lr = [0.1, nan]",
+            "train.lr[1]",
+            "> 0",
+        ),
+        (
+            "optimizer = \"sgd\"",
+            "optimizer = \"rmsprop\"",
+            "train.optimizer",
+            "sgd, momentum, adam",
+        ),
+        (
+            "task = \"digits\"",
+            "task = \"mnist\"",
+            "train.task",
+            "digits, mixture, teacher",
+        ),
         ("width = 64", "width = 100", "train.task", "64 inputs"),
-        ("eval_every = 10", "eval_every = 31", "train.eval_every", "train.steps = 30"),
-        ("batch = 32", "batch = 32\nepochs = 3", "epochs", "unknown field"),
+        (
+            "eval_every = 10",
+            "eval_every = 31",
+            "train.eval_every",
+            "train.steps = 30",
+        ),
+        (
+            "batch = 32",
+            "batch = 32\nepochs = 3",
+            "epochs",
+            "unknown field",
+        ),
     ] {
         let text = EXP.replacen(from, to, 1);
         assert_ne!(text, EXP, "{from}");
@@ -147,7 +214,10 @@ fn bad_train_input_exits_2_and_writes_nothing() {
         let o = initlab(&["run", "bad.toml", "--out", "out"], d);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{to}: {err}");
-        assert!(err.contains("bad.toml") && err.contains(key) && err.contains(want), "{to}: {err}");
+        assert!(
+            err.contains("bad.toml") && err.contains(key) && err.contains(want),
+            "{to}: {err}"
+        );
         assert!(!d.join("out").exists(), "{to}: something was written");
     }
 }

@@ -120,7 +120,11 @@ impl Heatmap {
                 let c = [
                     (self.xs[ix], self.ys[iy], f(self.values[iy][ix])),
                     (self.xs[ix + 1], self.ys[iy], f(self.values[iy][ix + 1])),
-                    (self.xs[ix + 1], self.ys[iy + 1], f(self.values[iy + 1][ix + 1])),
+                    (
+                        self.xs[ix + 1],
+                        self.ys[iy + 1],
+                        f(self.values[iy + 1][ix + 1]),
+                    ),
                     (self.xs[ix], self.ys[iy + 1], f(self.values[iy + 1][ix])),
                 ];
                 if c.iter().any(|p| p.2.is_nan()) {
@@ -235,16 +239,13 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, hm: &Heatmap) -> 
         }
     }
     for c in &hm.curves {
-        // Break the curve where it leaves the y range.
+        // Points beyond the y range (or infinite) are drawn at its edge; NaN breaks the curve.
         let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
         for &(x, y) in &c.points {
-            if y.is_finite() && x.is_finite() && y >= y0 && y <= y1 {
-                runs.last_mut().expect("non-empty").push((x, y));
-            } else if y.is_finite() && y > y1 {
-                runs.last_mut().expect("non-empty").push((x, y1));
+            if x.is_nan() || y.is_nan() {
                 runs.push(Vec::new());
             } else {
-                runs.push(Vec::new());
+                runs.last_mut().expect("non-empty").push(clip((x, y)));
             }
         }
         for run in runs.into_iter().filter(|r| r.len() > 1) {
@@ -334,7 +335,11 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, hm: &Heatmap) -> 
             ))
             .map_err(err)?;
         legend
-            .draw(&Text::new(m.clone(), (x + 26, y - 9), font(15.0).color(&GREY)))
+            .draw(&Text::new(
+                m.clone(),
+                (x + 26, y - 9),
+                font(15.0).color(&GREY),
+            ))
             .map_err(err)?;
     }
     if !hm.contours.is_empty() {

@@ -3,7 +3,7 @@
 //!   first layer's gradient norm against the step, one line per init (and learning rate when
 //!   several), mean over trials with the min–max band; the chance loss ln k is dashed where the
 //!   task is a k-class classification. Drawn when the sweep has at most 12 such lines per
-//!   panel (a large sweep gets the heatmap instead).
+//!   panel and does not span both σ_w² and depth (that sweep gets the heatmap instead).
 //! - `trainability`: Schoenholz et al. 2017, Fig. 5/6 style — a heatmap of the test accuracy at
 //!   the last step (mean over trials, best learning rate) over σ_w² and depth, with the
 //!   theory's 6·ξ_c (the `theory_xi_c` column) dashed over it. Drawn when train.csv holds at
@@ -126,6 +126,9 @@ pub fn read_train(dir: &Path) -> anyhow::Result<Option<Vec<TrainCsvRow>>> {
     Ok(Some(rows))
 }
 
+/// A panel of the loss chart: title, y label, log axis, the value.
+type Metric = (&'static str, &'static str, bool, fn(&TrainCsvRow) -> f64);
+
 /// A line of the loss chart: (network, activation, widths, init, lr).
 type LineKey = (String, String, String, String, u64);
 
@@ -168,23 +171,39 @@ fn chance_loss(rows: &[TrainCsvRow]) -> Option<f64> {
     ((2.0..=1000.0).contains(&k) && (k.ln() / m - 1.0).abs() < 0.02).then(|| k.ln())
 }
 
+/// Whether the rows span at least two σ_w² values and two depths (the heatmap's sweep).
+fn spans_sigma_and_depth(rows: &[TrainCsvRow]) -> bool {
+    let mut w: Vec<f64> = rows
+        .iter()
+        .map(|r| r.sigma_w2)
+        .filter(|w| w.is_finite())
+        .collect();
+    w.sort_by(f64::total_cmp);
+    w.dedup();
+    let d = first_seen(rows.iter().map(|r| r.depth));
+    w.len() >= 2 && d.len() >= 2
+}
+
 /// The loss-curve figure, or None when there is no train.csv or too many lines per panel.
 pub fn curves_figure(dir: &Path) -> anyhow::Result<Option<Figure>> {
     let Some(rows) = read_train(dir)? else {
         return Ok(None);
     };
     let lines: Vec<LineKey> = first_seen(rows.iter().map(key));
-    let panels_of: Vec<(String, String, String)> =
-        first_seen(lines.iter().map(|k| (k.0.clone(), k.1.clone(), k.2.clone())));
+    let panels_of: Vec<(String, String, String)> = first_seen(
+        lines
+            .iter()
+            .map(|k| (k.0.clone(), k.1.clone(), k.2.clone())),
+    );
     let per_panel = lines.len() / panels_of.len().max(1);
-    if rows.is_empty() || per_panel > 12 {
+    if rows.is_empty() || per_panel > 12 || spans_sigma_and_depth(&rows) {
         return Ok(None);
     }
     let inits = first_seen(rows.iter().map(|r| r.init.clone()));
     let lrs = first_seen(rows.iter().map(|r| r.lr.to_bits()));
     let trials = first_seen(rows.iter().map(|r| r.trial)).len();
     let chance = chance_loss(&rows);
-    let metrics: [(&str, &str, bool, fn(&TrainCsvRow) -> f64); 3] = [
+    let metrics: [Metric; 3] = [
         ("training loss", "loss", true, |r| r.train_loss),
         ("test accuracy", "accuracy", false, |r| r.test_accuracy),
         (
@@ -331,10 +350,7 @@ pub fn trainability_heatmap(dir: &Path) -> anyhow::Result<Option<Heatmap>> {
     let Some(rows) = read_train(dir)? else {
         return Ok(None);
     };
-    let rows: Vec<&TrainCsvRow> = rows
-        .iter()
-        .filter(|r| r.sigma_w2.is_finite())
-        .collect();
+    let rows: Vec<&TrainCsvRow> = rows.iter().filter(|r| r.sigma_w2.is_finite()).collect();
     let mut xs: Vec<f64> = rows.iter().map(|r| r.sigma_w2).collect();
     xs.sort_by(f64::total_cmp);
     xs.dedup_by(|a, b| (*a - *b).abs() <= 1e-9 * b.abs());
@@ -395,14 +411,14 @@ pub fn trainability_heatmap(dir: &Path) -> anyhow::Result<Option<Heatmap>> {
     let ys_f: Vec<f64> = ys.iter().map(|&d| d as f64).collect();
     Ok(Some(Heatmap {
         name: "trainability".into(),
-        title: format!("Trainable depth: {act}, σ_b² = {sb}, test accuracy after {last_step} steps"),
+        title: format!("Trainable depth: {act}, σ_b² = {sb:.4}, test accuracy after {last_step} steps"),
         caption: format!(
             "Schoenholz et al. (2017), Fig. 5/6: each cell is a network of that depth at that σ_w² \
-             (σ_b² = {sb}), trained {last_step} steps from its drawn initialization; colour: test \
+             (σ_b² = {sb:.4}), trained {last_step} steps from its drawn initialization; colour: test \
              accuracy at the last step, mean over trials (the best learning rate when several; a \
              diverged run counts 0). Dashed: 6·ξ_c from mean-field theory, the depth to which \
              Schoenholz et al. find networks trainable; it peaks at the critical σ_w² (χ1 = 1), \
-             where ξ_c diverges."
+             where ξ_c diverges (drawn at the top edge where it leaves the chart)."
         ),
         x_label: "σ_w² (weight variance × fan_in)".into(),
         y_label: "depth L".into(),

@@ -136,7 +136,10 @@ mod tests {
             let (dv, dc, dout) = head.backward::<f64>(&h, &lv.dz, p);
             let eps = 1e-6;
             let close = |fd: f64, an: f64, what: &str| {
-                assert!((fd - an).abs() < 1e-7 * (1.0 + an.abs()), "{what}: {fd} vs {an}");
+                assert!(
+                    (fd - an).abs() < 1e-7 * (1.0 + an.abs()),
+                    "{what}: {fd} vs {an}"
+                );
             };
             for i in 0..k {
                 for j in 0..p * ch {

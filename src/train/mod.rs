@@ -14,6 +14,7 @@
 //! Under scaled weight standardization the standardized weight Ŵ drawn at initialization is
 //! trained directly (the standardization is not re-applied during training).
 
+pub mod bench;
 pub mod config;
 pub mod loss;
 pub mod optim;
@@ -250,7 +251,11 @@ impl<T: Real> Model<T> {
             }
         }
         let k = 2 * self.params.len();
-        opt.update(k, slice_mut(&mut self.head.v), g.dv.as_slice().expect("layout"));
+        opt.update(
+            k,
+            slice_mut(&mut self.head.v),
+            g.dv.as_slice().expect("layout"),
+        );
         opt.update(
             k + 1,
             self.head.c.as_slice_mut().expect("layout"),
@@ -264,7 +269,9 @@ fn slice_mut<T>(a: &mut Array2<T>) -> &mut [T] {
 }
 
 fn frobenius<T: Real>(g: Option<&Array2<T>>) -> f64 {
-    g.map_or(f64::NAN, |g| g.iter().map(|v| v.f64() * v.f64()).sum::<f64>().sqrt())
+    g.map_or(f64::NAN, |g| {
+        g.iter().map(|v| v.f64() * v.f64()).sum::<f64>().sqrt()
+    })
 }
 
 /// Minibatch indices: epochs of a fresh permutation each (Fisher–Yates), drawn in order.
@@ -355,7 +362,12 @@ fn start_clone<T: Real>(m: &Model<T>) -> Model<T> {
     }
 }
 
-fn run_one<T: Real>(spec: &TrainSpec, data: &Dataset, mut model: Model<T>, lr: f64) -> Vec<TrainRow> {
+fn run_one<T: Real>(
+    spec: &TrainSpec,
+    data: &Dataset,
+    mut model: Model<T>,
+    lr: f64,
+) -> Vec<TrainRow> {
     let (net, act, cfg) = (spec.network, spec.activation, spec.cfg);
     let channels = net.input.channels;
     let sizes: Vec<usize> = model

@@ -121,7 +121,8 @@ mod tests {
         // Adam: the first step moves by η·sign(g) (m̂ = g, v̂ = g²).
         let m2 = BETA1 * (1.0 - BETA1) * g1 + (1.0 - BETA1) * g2;
         let v2 = BETA2 * (1.0 - BETA2) * g1 * g1 + (1.0 - BETA2) * g2 * g2;
-        let step2 = 0.1 * (m2 / (1.0 - BETA1 * BETA1)) / ((v2 / (1.0 - BETA2 * BETA2)).sqrt() + EPS);
+        let step2 =
+            0.1 * (m2 / (1.0 - BETA1 * BETA1)) / ((v2 / (1.0 - BETA2 * BETA2)).sqrt() + EPS);
         let want = 1.0 - 0.1 * g1 / (g1.abs() + EPS) - step2;
         assert!((run(Optimizer::Adam) - want).abs() < 1e-12);
     }

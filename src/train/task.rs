@@ -164,18 +164,15 @@ impl Task {
                     noise: p.f64_or("noise", 0.0)?,
                 }
             }
-            other => {
-                return Err(bad(format!(
-                    "{at}: {}",
-                    unknown_name("task", other, TASKS)
-                )))
-            }
+            other => return Err(bad(format!("{at}: {}", unknown_name("task", other, TASKS)))),
         };
         p.finish()?;
         match &task {
             Task::Mixture { classes, noise, .. } => {
                 if *classes < 2 {
-                    return Err(bad(format!("{at}.classes: need at least 2, found {classes}")));
+                    return Err(bad(format!(
+                        "{at}.classes: need at least 2, found {classes}"
+                    )));
                 }
                 if *noise < 0.0 {
                     return Err(bad(format!("{at}.noise: must be >= 0, found {noise}")));
@@ -246,9 +243,7 @@ impl Task {
     pub fn sizes(&self) -> (usize, usize) {
         match *self {
             Task::Digits => (1442, 355),
-            Task::Mixture { train, test, .. } | Task::Teacher { train, test, .. } => {
-                (train, test)
-            }
+            Task::Mixture { train, test, .. } | Task::Teacher { train, test, .. } => (train, test),
         }
     }
 
@@ -351,7 +346,11 @@ fn digits() -> Dataset {
     for line in DIGITS_CSV.lines().filter(|l| !l.trim().is_empty()) {
         let v: Vec<u32> = line
             .split(',')
-            .map(|s| s.trim().parse().expect("embedded digits.csv is well formed"))
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .expect("embedded digits.csv is well formed")
+            })
             .collect();
         rows.push((v[..64].iter().map(|&p| p as f64).collect(), v[64] as usize));
     }
@@ -451,7 +450,9 @@ mod tests {
         };
         let d = teacher.dataset(1, &f);
         assert_eq!(d.x_test.dim(), (50, 32));
-        let Targets::Values(y) = &d.y_train else { panic!() };
+        let Targets::Values(y) = &d.y_train else {
+            panic!()
+        };
         assert_eq!(y.dim(), (300, 2));
     }
 }

@@ -89,7 +89,10 @@ fn training_step_matches_finite_differences() {
             assert!((loss_of(&model) - g.loss).abs() < 1e-12);
             let h = 1e-6;
             let close = |fd: f64, an: f64, what: String| {
-                assert!((fd - an).abs() < 1e-6 * (1.0 + an.abs()), "{what}: fd {fd} vs {an}");
+                assert!(
+                    (fd - an).abs() < 1e-6 * (1.0 + an.abs()),
+                    "{what}: fd {fd} vs {an}"
+                );
             };
             for t in 0..model.params.len() {
                 let (r, c) = model.params[t].w.dim();
@@ -99,13 +102,21 @@ fn training_step_matches_finite_differences() {
                         Rc::make_mut(&mut mp.params[t]).w[[i, j]] += h;
                         Rc::make_mut(&mut mm.params[t]).w[[i, j]] -= h;
                         let fd = (loss_of(&mp) - loss_of(&mm)) / (2.0 * h);
-                        close(fd, g.gw[t].as_ref().unwrap()[[i, j]], format!("{act:?} W{t}[{i},{j}]"));
+                        close(
+                            fd,
+                            g.gw[t].as_ref().unwrap()[[i, j]],
+                            format!("{act:?} W{t}[{i},{j}]"),
+                        );
                     }
                     let (mut mp, mut mm) = (start_clone(&model), start_clone(&model));
                     Rc::make_mut(&mut mp.params[t]).b.as_mut().unwrap()[i] += h;
                     Rc::make_mut(&mut mm.params[t]).b.as_mut().unwrap()[i] -= h;
                     let fd = (loss_of(&mp) - loss_of(&mm)) / (2.0 * h);
-                    close(fd, g.gb[t].as_ref().unwrap()[i], format!("{act:?} b{t}[{i}]"));
+                    close(
+                        fd,
+                        g.gb[t].as_ref().unwrap()[i],
+                        format!("{act:?} b{t}[{i}]"),
+                    );
                 }
             }
             let (k, ch) = model.head.v.dim();
@@ -114,23 +125,33 @@ fn training_step_matches_finite_differences() {
                     let (mut mp, mut mm) = (start_clone(&model), start_clone(&model));
                     mp.head.v[[i, j]] += h;
                     mm.head.v[[i, j]] -= h;
-                    close((loss_of(&mp) - loss_of(&mm)) / (2.0 * h), g.dv[[i, j]], format!("V[{i},{j}]"));
+                    close(
+                        (loss_of(&mp) - loss_of(&mm)) / (2.0 * h),
+                        g.dv[[i, j]],
+                        format!("V[{i},{j}]"),
+                    );
                 }
                 let (mut mp, mut mm) = (start_clone(&model), start_clone(&model));
                 mp.head.c[i] += h;
                 mm.head.c[i] -= h;
-                close((loss_of(&mp) - loss_of(&mm)) / (2.0 * h), g.dc[i], format!("c[{i}]"));
+                close(
+                    (loss_of(&mp) - loss_of(&mm)) / (2.0 * h),
+                    g.dc[i],
+                    format!("c[{i}]"),
+                );
             }
             // One SGD step: L(θ − ηg) − L(θ) = −η‖g‖² + O(η²).
-            let sq: f64 = g
-                .gw
-                .iter()
-                .chain(std::iter::empty())
-                .map(|w| w.as_ref().unwrap().mapv(|v| v * v).sum())
-                .sum::<f64>()
-                + g.gb.iter().map(|b| b.as_ref().unwrap().mapv(|v| v * v).sum()).sum::<f64>()
-                + g.dv.mapv(|v| v * v).sum()
-                + g.dc.mapv(|v| v * v).sum();
+            let sq: f64 =
+                g.gw.iter()
+                    .chain(std::iter::empty())
+                    .map(|w| w.as_ref().unwrap().mapv(|v| v * v).sum())
+                    .sum::<f64>()
+                    + g.gb
+                        .iter()
+                        .map(|b| b.as_ref().unwrap().mapv(|v| v * v).sum())
+                        .sum::<f64>()
+                    + g.dv.mapv(|v| v * v).sum()
+                    + g.dc.mapv(|v| v * v).sum();
             let eta = 1e-5;
             let mut stepped = start_clone(&model);
             let mut opt = optim::State::new(
@@ -262,7 +283,10 @@ fn he_mlp_learns_digits_deterministically() {
     let runs: Vec<Vec<TrainRow>> = [1, 3]
         .iter()
         .map(|&t| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap();
             pool.install(|| train::<f32>(&spec))
         })
         .collect();
