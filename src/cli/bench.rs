@@ -29,11 +29,12 @@ pub struct BenchArgs {
     pub kernels_only: bool,
 }
 
-/// GEMM flops of a workload: every cell's network, forward and backward, times trials.
+/// GEMM flops of a workload: every cell's network, forward and backward (and its training
+/// runs with `[train]`), times trials.
 fn workload_flops(exp: &Experiment) -> f64 {
     exp.cells()
         .iter()
-        .map(|c| c.network().flops(exp.batch) * exp.trials as f64)
+        .map(|c| crate::sweep::jobs::cell_flops(exp, c) * exp.trials as f64)
         .sum()
 }
 
