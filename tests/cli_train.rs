@@ -151,9 +151,21 @@ fn train_csv_is_deterministic_resumable_and_shardable() {
     ));
     same(&d.join("m"), &d.join("t2"));
 
-    // Charts from the CSVs: the loss curves.
+    // Charts from the CSVs: a sweep over σ_w² (He 2, PyTorch default 1/3) and depth gets the
+    // trainability heatmap; one depth gets the loss curves.
     ok(&initlab(&["plot", "t2"], d));
-    assert!(d.join("t2/plots/train_curves.png").exists());
+    assert!(d.join("t2/plots/trainability.png").exists());
+    assert!(!d.join("t2/plots/train_curves.png").exists());
+    fs::write(
+        d.join("one.toml"),
+        EXP.replace("depth = [3, 6]", "depth = 3"),
+    )
+    .unwrap();
+    ok(&initlab(&["run", "one.toml", "--out", "one", "--quiet"], d));
+    assert!(d.join("one/plots/train_curves.png").exists());
+    assert!(!d.join("one/plots/trainability.png").exists());
+    let report = fs::read_to_string(d.join("one/report.html")).unwrap();
+    assert!(report.contains("id=\"train_curves\""));
 
     // Without [train]: no train.csv, no diverged_runs column.
     let plain = EXP.split("[train]").next().unwrap();

@@ -155,18 +155,19 @@ fn spread(xs: &[f64]) -> Option<(f64, f64, f64)> {
 }
 
 /// The number of classes k when the accuracy is filled (the readout's chance loss is ln k):
-/// not in the CSV, so none is claimed unless the initial losses sit at ln k for some k ≤ 1000
-/// within 2% on average — then ln k is drawn as the chance level.
+/// not in the CSV, so none is claimed unless the median of the step-0 losses sits within 2% of
+/// ln k for a whole k in 2..=1000 — then ln k is drawn as the chance level.
 fn chance_loss(rows: &[TrainCsvRow]) -> Option<f64> {
     if rows.iter().all(|r| r.test_accuracy.is_nan()) {
         return None;
     }
-    let start: Vec<f64> = rows
+    let mut start: Vec<f64> = rows
         .iter()
         .filter(|r| r.step == 0 && r.train_loss.is_finite())
         .map(|r| r.train_loss)
         .collect();
-    let (m, _, _) = spread(&start)?;
+    start.sort_by(f64::total_cmp);
+    let m = *start.get(start.len() / 2)?;
     let k = m.exp().round();
     ((2.0..=1000.0).contains(&k) && (k.ln() / m - 1.0).abs() < 0.02).then(|| k.ln())
 }
