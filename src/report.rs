@@ -231,6 +231,8 @@ fn meta_line(data: &ResultsData, ctx: &Context) -> String {
 pub fn report_html(data: &ResultsData) -> anyhow::Result<String> {
     let ctx = read_context(&data.dir);
     let figures = build_figures(data);
+    // [train] (issue 14): the trainability heatmap, drawn apart from the line charts.
+    let heatmap = crate::plot::train::trainability_heatmap(&data.dir)?;
     let mut html = String::new();
     let _ = write!(
         html,
@@ -254,6 +256,9 @@ pub fn report_html(data: &ResultsData) -> anyhow::Result<String> {
             f.name,
             f.name.replace('_', " ")
         );
+    }
+    if let Some(hm) = &heatmap {
+        let _ = write!(html, "<a href=\"#{0}\">{0}</a>", hm.name);
     }
     html.push_str("<a href=\"#config\">configuration</a></nav>\n</header>\n");
 
@@ -317,9 +322,8 @@ pub fn report_html(data: &ResultsData) -> anyhow::Result<String> {
         html.push_str("</section>\n");
     }
 
-    // [train] (issue 14): the trainability heatmap.
-    if let Some(hm) = crate::plot::train::trainability_heatmap(&data.dir)? {
-        let svg = crate::plot::heatmap::to_svg(&hm)?;
+    if let Some(hm) = &heatmap {
+        let svg = crate::plot::heatmap::to_svg(hm)?;
         let svg = match svg.trim_start().strip_prefix("<?xml") {
             Some(rest) => rest
                 .split_once("?>")

@@ -156,6 +156,9 @@ fn train_csv_is_deterministic_resumable_and_shardable() {
     ok(&initlab(&["plot", "t2"], d));
     assert!(d.join("t2/plots/trainability.png").exists());
     assert!(!d.join("t2/plots/train_curves.png").exists());
+    ok(&initlab(&["report", "t2"], d));
+    let report = fs::read_to_string(d.join("t2/report.html")).unwrap();
+    assert!(report.contains("id=\"trainability\"") && report.contains("6·ξ_c"));
     fs::write(
         d.join("one.toml"),
         EXP.replace("depth = [3, 6]", "depth = 3"),
