@@ -2,9 +2,11 @@
 # Regenerate the committed results of every shipped experiment: results/<name>/ with the CSVs,
 # the charts (plots/*.png, plots/*.svg) and report.html. Extra arguments go to `initlab run`
 # (e.g. --threads 2). Most experiments take under a minute on 2 cores; he2015_conv (a 12-layer
-# VGG-style conv net at 32×32) and xiao2018 (conv nets to 1000 layers) take several minutes.
-# The per-layer tables of resnet_depth and xiao2018 (hundreds of MB: the `widths` column repeats
-# a 1000-layer profile on every row) are not committed (.gitignore); this script remakes them.
+# VGG-style conv net at 32×32), xiao2018 (conv nets to 1000 layers) and the training runs
+# he2015_train_conv and schoenholz2017 take several minutes each.
+# The per-layer tables of resnet_depth, xiao2018 and schoenholz2017 (the `widths` column repeats
+# a 200- to 1000-layer profile on every row: 350 MB for resnet_depth) are not committed
+# (.gitignore); this script remakes them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -23,6 +23,7 @@ pub mod seed;
 pub mod sim;
 pub mod sweep;
 pub mod theory;
+pub mod train;
 
 // The paths before the regroup by data flow, kept for users of the library.
 pub use arch::network;

@@ -263,6 +263,8 @@ fn meta_line(data: &ResultsData, ctx: &Context) -> String {
 pub fn report_html(data: &ResultsData) -> anyhow::Result<String> {
     let ctx = read_context(&data.dir);
     let figures = build_figures(data);
+    // [train] (issue 14): the trainability heatmap, drawn apart from the line charts.
+    let heatmap = crate::plot::train::trainability_heatmap(&data.dir)?;
     let mut html = String::new();
     let _ = write!(
         html,
@@ -286,6 +288,9 @@ pub fn report_html(data: &ResultsData) -> anyhow::Result<String> {
             f.name,
             f.name.replace('_', " ")
         );
+    }
+    if let Some(hm) = &heatmap {
+        let _ = write!(html, "<a href=\"#{0}\">{0}</a>", hm.name);
     }
     html.push_str("<a href=\"#config\">configuration</a></nav>\n</header>\n");
 
@@ -356,6 +361,25 @@ pub fn report_html(data: &ResultsData) -> anyhow::Result<String> {
         html.push_str("</section>\n");
     }
 
+    if let Some(hm) = &heatmap {
+        let svg = crate::plot::heatmap::to_svg(hm)?;
+        let svg = match svg.trim_start().strip_prefix("<?xml") {
+            Some(rest) => rest
+                .split_once("?>")
+                .map(|(_, s)| s.to_string())
+                .unwrap_or(svg),
+            None => svg,
+        };
+        let _ = write!(
+            html,
+            "<section id=\"{}\">\n<h2>{}</h2>\n<p class=\"caption\">{}</p>\n<figure class=\"chart\" role=\"img\" aria-label=\"{}\">\n{}\n</figure>\n</section>\n",
+            hm.name,
+            esc(&hm.title),
+            esc(&hm.caption),
+            esc(&hm.title),
+            svg.trim()
+        );
+    }
     html.push_str("<section id=\"config\">\n<h2>Resolved configuration (experiment.toml)</h2>\n");
     match &ctx.config {
         Some(c) => {

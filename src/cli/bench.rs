@@ -18,7 +18,7 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Workload experiment files (default: experiments/bench/w1 to w5 and w1_f64).
+    /// Workload experiment files (default: experiments/bench/w1 to w6 and w1_f64).
     #[arg(value_name = "WORKLOAD.toml")]
     pub workloads: Vec<PathBuf>,
     /// Worker threads (default: all cores).
@@ -29,11 +29,12 @@ pub struct BenchArgs {
     pub kernels_only: bool,
 }
 
-/// GEMM flops of a workload: every cell's network, forward and backward, times trials.
+/// GEMM flops of a workload: every cell's network, forward and backward (and its training
+/// runs with `[train]`), times trials.
 fn workload_flops(exp: &Experiment) -> f64 {
     exp.cells()
         .iter()
-        .map(|c| c.network().flops(exp.batch) * exp.trials as f64)
+        .map(|c| crate::sweep::jobs::cell_flops(exp, c) * exp.trials as f64)
         .sum()
 }
 
@@ -135,7 +136,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
 
     let workloads = if args.workloads.is_empty() {
-        ["w1", "w2", "w3", "w4", "w5", "w1_f64"]
+        ["w1", "w2", "w3", "w4", "w5", "w6", "w1_f64"]
             .iter()
             .map(|w| PathBuf::from(format!("experiments/bench/{w}.toml")))
             .collect()
@@ -206,6 +207,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             gib(m.estimated_peak_bytes),
         );
         let _ = std::fs::remove_dir_all(&out);
+        // [train] (issue 14): a training step against one forward + backward pass.
+        if let Some(c) = pool.install(|| crate::train::bench::step_cost(&exp, 5)) {
+            println!(
+                "{:<7} training step {:.3} ms vs simulator forward + backward {:.3} ms at the training batch: ratio {:.2}",
+                exp.name,
+                1e3 * c.step_seconds,
+                1e3 * c.forward_backward_seconds,
+                c.ratio
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())

@@ -251,6 +251,15 @@ pub fn listing() -> String {
             .unwrap_or_default();
         let _ = writeln!(s, "  {sig:<34} {formula}\n      {gain}{preserve}");
     }
+    // [train] (issue 14).
+    let _ = writeln!(
+        s,
+        "\nTraining ([train]; docs/train.md): optimizers {} (momentum 0.9; Adam 0.9, 0.999, 1e-8); tasks:\n\
+         \x20 digits                             UCI 8x8 handwritten digits (CC BY 4.0), 10 classes, 1,442 train / 355 test; 64 inputs\n\
+         \x20 mixture(classes=10, train=1024, test=512, noise=2)   Gaussian mixture in the network's input size\n\
+         \x20 teacher(depth=2, outputs=1, train=1024, test=512, noise=0)   regression on a random tanh teacher (depth 0: linear)",
+        crate::train::config::OPTIMIZERS.join(", ")
+    );
     let _ = writeln!(s, "\n{FANS}");
     s
 }
@@ -288,6 +297,9 @@ mod tests {
         }
         for p in PRESETS {
             Init::parse_spec(p, "list").unwrap();
+        }
+        for t in crate::train::task::TASKS {
+            assert!(text.contains(&format!("  {t}")), "task {t} missing");
         }
     }
 }

@@ -161,14 +161,15 @@ pub fn run(args: TheoryArgs) -> anyhow::Result<()> {
                 dir.display()
             )));
         }
-        write_phase(dir, act, &PhaseGrid::standard())?;
-        // The chart reads the CSVs just written, like every chart.
-        let fig = crate::plot::phase::phase_figure(dir, &act.label())?;
-        let plotted = crate::plot::write_figures(dir, &[fig], crate::plot::Format::Both)?;
+        write_phase(dir, act, &PhaseGrid::fine())?;
+        // The chart reads the CSVs just written, like every chart: a heatmap of ξ_c with the
+        // critical line and the 6·ξ_c contours (issue 14).
+        let hm = crate::plot::phase::phase_heatmap(dir, &act.label())?;
+        let files = crate::plot::heatmap::write(dir, &hm, true, true)?;
         eprintln!(
             "wrote {0}/phase.csv, {0}/critical_line.csv and {1} chart files in {0}/plots",
             dir.display(),
-            plotted.files.len()
+            files.len()
         );
         return Ok(());
     }

@@ -18,6 +18,8 @@ pub struct ExperimentFile {
     pub network: NetworkFile,
     pub init: Option<Vec<toml::Table>>,
     pub histograms: Option<HistFile>,
+    /// `[train]` (issue 14): short training runs from the drawn initialization.
+    pub train: Option<crate::train::config::TrainFile>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -92,6 +92,8 @@ pub struct Experiment {
     pub activations: Vec<Activation>,
     pub inits: Vec<LabeledInit>,
     pub histograms: Option<Histograms>,
+    /// `[train]`: short training runs from each cell-trial's initialization (none: no training).
+    pub train: Option<crate::train::TrainConfig>,
 }
 
 /// One point of the sweep.
@@ -295,6 +297,26 @@ impl Experiment {
             }
         };
 
+        // [train] (issue 14): the task must fit every network's input.
+        let train = match &raw.train {
+            None => None,
+            Some(t) => {
+                let cfg = crate::train::TrainConfig::parse(t, &at)?;
+                for arch in keys.archs() {
+                    for widths in keys.sizes.profiles() {
+                        if let Some(why) = cfg.task.misfit(&arch.network(&widths).input) {
+                            return Err(bad(format!(
+                                "{}: {why} (network widths {})",
+                                at("train.task"),
+                                crate::arch::network::profile_label(&widths)
+                            )));
+                        }
+                    }
+                }
+                Some(cfg)
+            }
+        };
+
         Ok(Experiment {
             name,
             description: raw.description.unwrap_or_default(),
@@ -309,6 +331,7 @@ impl Experiment {
             activations,
             inits,
             histograms,
+            train,
         })
     }
 

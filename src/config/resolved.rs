@@ -161,6 +161,9 @@ impl Experiment {
             t.insert("bins".into(), Value::Integer(h.bins as i64));
             root.insert("histograms".into(), Value::Table(t));
         }
+        if let Some(t) = &self.train {
+            root.insert("train".into(), Value::Table(t.to_table()));
+        }
         let body = toml::to_string(&root).expect("a TOML table always serialises");
         format!(
             "# Resolved by initlab {}: every default made explicit.\n{}\n",

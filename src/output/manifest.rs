@@ -91,6 +91,10 @@ pub fn cell_hash(exp: &Experiment, cell: &Cell) -> String {
         cell.widths_label(),
         format!("{:?}", exp.histograms),
     ];
+    // [train] (issue 14): every training key changes trained numbers; absent, the hash is
+    // the one of before.
+    let train = exp.train.as_ref().map(|t| t.canonical());
+    let parts: Vec<String> = parts.into_iter().chain(train).collect();
     let refs: Vec<&str> = parts.iter().map(|s| s.as_str()).collect();
     short_hex(&digest(&refs))
 }

@@ -42,6 +42,13 @@ pub fn write_results(
             std::fs::remove_file(&path)?;
         }
     }
+    // [train] (issue 14).
+    let train = dir.join("train.csv");
+    match &exp.train {
+        Some(_) => write_atomic(&train, &tables::train_csv(exp, results)?)?,
+        None if train.exists() => std::fs::remove_file(&train)?,
+        None => {}
+    }
     let hist = dir.join("hist.csv");
     match &exp.histograms {
         Some(_) => write_atomic(&hist, &tables::hist_csv(exp, results)?)?,

@@ -160,6 +160,29 @@ pub fn summary_header() -> Vec<String> {
     h
 }
 
+/// `train.csv` (issue 14): one row per cell × trial × learning rate × eval step.
+pub const TRAIN_HEADER: &[&str] = &[
+    "experiment",
+    "network",
+    "activation",
+    "init",
+    "depth",
+    "width",
+    "batch",
+    "trial",
+    "lr",
+    "step",
+    "train_loss",
+    "test_loss",
+    "test_accuracy",
+    "grad_norm_first",
+    "grad_norm_last",
+    "widths",
+    "sigma_w2",
+    "sigma_b2",
+    "theory_xi_c",
+];
+
 /// Shortest round-trip text of `x`; exponent form outside [1e-5, 1e16).
 pub fn num(x: f64) -> String {
     if x.is_nan() {
@@ -270,6 +293,11 @@ pub fn summary_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<V
 }
 
 pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
+    // [train] (issue 14): `diverged_runs` appended last, only when the experiment trains.
+    let mut header: Vec<&str> = CELLS_HEADER.to_vec();
+    if exp.train.is_some() {
+        header.push("diverged_runs");
+    }
     let rows = results.iter().map(|r| {
         let s = r.cell_summary(exp);
         let mut row = cell_prefix(exp, r);
@@ -291,9 +319,51 @@ pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec
         }
         row.push(s.underflow_trials.to_string());
         row.push(s.overflow_trials.to_string());
+        if exp.train.is_some() {
+            row.push(r.diverged_runs().to_string());
+        }
         row
     });
-    csv_bytes(CELLS_HEADER, rows)
+    csv_bytes(&header, rows)
+}
+
+/// `train.csv`: the training curves of every cell × trial × learning rate, with the cell's
+/// mean-field σ_w², σ_b² and depth scale ξ_c ([`crate::train::theory`]; empty where none).
+pub fn train_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
+    let rows = results.iter().flat_map(|r| {
+        let prefix = cell_prefix(exp, r);
+        let th = crate::train::theory::cell_theory(&r.cell);
+        let theory = [
+            opt(th.map(|t| t.sigma_w2)),
+            opt(th.map(|t| t.sigma_b2)),
+            opt(th.map(|t| t.xi_c)),
+        ];
+        r.trials.iter().enumerate().flat_map(move |(t, tr)| {
+            let prefix = prefix.clone();
+            let theory = theory.clone();
+            tr.train.iter().map(move |x| {
+                let mut row = prefix.clone();
+                row.extend([
+                    t.to_string(),
+                    num(x.lr),
+                    x.step.to_string(),
+                    num(x.train_loss),
+                    num(x.test_loss),
+                    if x.test_accuracy.is_nan() {
+                        String::new()
+                    } else {
+                        num(x.test_accuracy)
+                    },
+                    num(x.grad_norm_first),
+                    num(x.grad_norm_last),
+                    r.cell.widths_label(),
+                ]);
+                row.extend(theory.iter().cloned());
+                row
+            })
+        })
+    });
+    csv_bytes(TRAIN_HEADER, rows)
 }
 
 /// `blocks.csv`: one row per residual cell × trial × block (block 0: the stem's output).

@@ -78,6 +78,8 @@ pub const FIGURE_NAMES: &[&str] = &[
     "hist_act",
     "hist_grad",
     "spp",
+    "train_curves",
+    "trainability",
 ];
 
 fn legend_for_inits(
@@ -621,6 +623,8 @@ pub fn build_figures(data: &ResultsData) -> Vec<Figure> {
     figs.extend(hist_figure(data, "act"));
     figs.extend(hist_figure(data, "grad"));
     figs.extend(super::spp::spp_figure(data));
+    // [train] (issue 14): loss curves from train.csv (a malformed file is reported by `plot`).
+    figs.extend(super::train::curves_figure(&data.dir).ok().flatten());
     // A chart with nothing to show (across_depth when every panel is a single width profile).
     figs.retain(|f| !f.panels.is_empty());
     figs

@@ -3,11 +3,13 @@
 //! PNG and SVG under `RESULTS_DIR/plots/`.
 
 pub mod figure;
+pub mod heatmap;
 pub mod phase;
 pub mod read;
 pub mod render;
 pub mod spp;
 pub mod style;
+pub mod train;
 
 use crate::error::bad;
 use crate::output::atomic::write_atomic;
@@ -85,7 +87,13 @@ pub fn write_figures(
 /// Read the CSVs of `dir` and write every chart into `dir/plots/`.
 pub fn plot_dir(dir: &Path, format: Format) -> anyhow::Result<PlotOutcome> {
     let data = read::read_results(dir)?;
-    write_figures(dir, &figure::build_figures(&data), format)
+    let mut out = write_figures(dir, &figure::build_figures(&data), format)?;
+    // [train] (issue 14): the trainability heatmap, drawn apart from the line charts.
+    if let Some(hm) = train::trainability_heatmap(dir)? {
+        out.files
+            .extend(heatmap::write(dir, &hm, format.png(), format.svg())?);
+    }
+    Ok(out)
 }
 
 /// What `run` does at its end unless `--no-plot`: the charts (PNG and SVG) and the report, from

@@ -159,6 +159,67 @@ pub fn phase_figure(dir: &Path, activation: &str) -> anyhow::Result<Figure> {
     })
 }
 
+/// The phase diagram as a heatmap (issue 14): ξ_c on the (σ_w², σ_b²) grid of `phase.csv`,
+/// log colour scale with a colour bar (∞ at the top end), the contours 6·ξ_c = L for the
+/// [`DEPTHS`] by marching squares on log ξ_c, and the critical line of `critical_line.csv`.
+pub fn phase_heatmap(dir: &Path, activation: &str) -> anyhow::Result<super::heatmap::Heatmap> {
+    let grid = read_rows(&dir.join("phase.csv"), &["sigma_w2", "sigma_b2", "xi_c"])?;
+    let line = read_rows(&dir.join("critical_line.csv"), &["sigma_b2", "sigma_w2"])?;
+    let mut xs: Vec<f64> = grid.iter().map(|r| r[0]).collect();
+    let mut ys: Vec<f64> = grid.iter().map(|r| r[1]).collect();
+    for v in [&mut xs, &mut ys] {
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+    }
+    let mut values = vec![vec![f64::NAN; xs.len()]; ys.len()];
+    for r in &grid {
+        let i = xs.iter().position(|&x| x == r[0]).expect("listed");
+        let j = ys.iter().position(|&y| y == r[1]).expect("listed");
+        values[j][i] = r[2];
+    }
+    let finite: Vec<f64> = grid
+        .iter()
+        .map(|r| r[2])
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .collect();
+    let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+    let lo = 10f64.powf(lo.log10().floor()).max(1e-3);
+    let hi = 1e3;
+    Ok(super::heatmap::Heatmap {
+        name: "phase_diagram".into(),
+        title: format!("{activation}: depth scale ξ_c over the order–chaos phase diagram"),
+        caption: "Mean-field theory (Poole et al. 2016; Schoenholz et al. 2017): colour is the \
+                  correlation depth scale ξ_c at each (σ_w², σ_b²) on a log scale (∞ drawn at the top \
+                  of the bar); it diverges on the critical line χ1 = 1 (black), ordered on its left, \
+                  chaotic on its right. White contours: 6·ξ_c = L, the depth Schoenholz et al. find \
+                  trainable."
+            .into(),
+        x_label: "σ_w² (weight variance × fan_in)".into(),
+        y_label: "σ_b² (bias variance)".into(),
+        color_label: "ξ_c (layers)".into(),
+        xs,
+        ys,
+        values,
+        log_color: true,
+        range: (lo, hi),
+        contours: DEPTHS
+            .iter()
+            .map(|&d| (d / 6.0, format!("6ξ_c = {d}")))
+            .collect(),
+        curves: vec![super::heatmap::Curve {
+            label: "critical line χ1 = 1".into(),
+            points: line
+                .iter()
+                .filter(|r| r[1].is_finite())
+                .map(|r| (r[1], r[0]))
+                .collect(),
+            dashed: false,
+            color: plotters::style::RGBColor(0, 0, 0),
+        }],
+        missing: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,6 +90,8 @@ pub struct TrialResult {
     /// Empty unless the network has residual blocks.
     pub blocks: Vec<BlockStats>,
     pub captures: Vec<Capture>,
+    /// `train.csv` rows of this trial (every learning rate; empty without `[train]`).
+    pub train: Vec<crate::train::TrainRow>,
 }
 
 /// The probe of a trial: pooled moments of y_l (the weighted layer's output), x_l (the
@@ -318,6 +320,7 @@ fn simulate_with<T: Real>(
         layers: probe.stats,
         blocks: probe.blocks,
         captures: probe.captures,
+        train: Vec::new(),
     }
 }
 

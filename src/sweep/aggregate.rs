@@ -139,6 +139,14 @@ impl CellResult {
     }
 
     /// Weighted layers per trial (`layers.csv` rows; a ResNet has more than its `depth`).
+    /// Training runs (trial × learning rate) that stopped at a non-finite loss (`[train]`).
+    pub fn diverged_runs(&self) -> usize {
+        self.trials
+            .iter()
+            .map(|t| t.train.iter().filter(|r| r.diverged()).count())
+            .sum()
+    }
+
     pub fn layer_rows(&self) -> usize {
         self.trials.first().map_or(0, |t| t.layers.len())
     }

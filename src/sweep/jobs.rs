@@ -67,7 +67,13 @@ pub fn weight_groups(exp: &Experiment, cells: &[Cell]) -> Vec<Vec<usize>> {
 
 /// GEMM flops of one trial of `cell` (forward and backward).
 pub fn cell_flops(exp: &Experiment, cell: &Cell) -> f64 {
-    cell.network().flops(exp.batch)
+    let net = cell.network();
+    // [train] (issue 14): the training runs of the trial.
+    let train = exp
+        .train
+        .as_ref()
+        .map_or(0.0, |t| crate::train::flops(t, &net));
+    net.flops(exp.batch) + train
 }
 
 #[cfg(test)]

@@ -12,7 +12,12 @@ pub fn job_bytes(exp: &Experiment, cell: &Cell) -> u64 {
     let net = cell.network();
     let elem = exp.dtype.bytes();
     let keep = keeps_weights(net.weight_entries(), elem);
-    let bytes = net.job_bytes(exp.batch, elem, keep);
+    let mut bytes = net.job_bytes(exp.batch, elem, keep);
+    // [train] (issue 14): a training run keeps every weight and passes up to max_batch samples.
+    if let Some(t) = &exp.train {
+        let train = net.job_bytes(crate::train::max_batch(t), elem, true);
+        bytes = bytes.max(2 * train);
+    }
     let captures = exp.histograms.as_ref().map_or(0, |h| {
         net.taps()
             .iter()

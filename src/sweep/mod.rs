@@ -20,6 +20,28 @@ use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// The training runs of one cell-trial (`[train]`), in the experiment's dtype.
+fn train_trial(
+    exp: &Experiment,
+    cell: &Cell,
+    network: &crate::arch::network::Network,
+    trial: usize,
+    cfg: &crate::train::TrainConfig,
+) -> Vec<crate::train::TrainRow> {
+    let spec = crate::train::TrainSpec {
+        seed: exp.seed,
+        activation: cell.activation,
+        init: &cell.init.init,
+        network,
+        trial,
+        cfg,
+    };
+    match exp.dtype {
+        Dtype::F32 => crate::train::train::<f32>(&spec),
+        Dtype::F64 => crate::train::train::<f64>(&spec),
+    }
+}
+
 /// Run every cell × trial of `cells` and return the results in sweep order.
 pub fn run_sweep(exp: &Experiment, cells: &[Cell], progress: bool) -> Vec<CellResult> {
     let stop = AtomicBool::new(false);
@@ -120,8 +142,16 @@ pub fn run_cells(
                 Dtype::F32 => simulate_group_timed::<f32>(&specs),
                 Dtype::F64 => simulate_group_timed::<f64>(&specs),
             };
-            for (&c, (r, secs, weight_secs)) in group.iter().zip(results) {
+            for ((&c, network), (mut r, mut secs, weight_secs)) in
+                group.iter().zip(&networks).zip(results)
+            {
                 let cell = &cells[c];
+                // [train] (issue 14): train from this trial's initialization.
+                if let Some(cfg) = &exp.train {
+                    let start = std::time::Instant::now();
+                    r.train = train_trial(exp, cell, network, trial, cfg);
+                    secs += start.elapsed().as_secs_f64();
+                }
                 pending[c].lock().expect("no poisoned lock")[trial] = Some((r, secs, weight_secs));
                 if missing[c].fetch_sub(1, Ordering::AcqRel) != 1 {
                     continue;

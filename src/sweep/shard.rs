@@ -50,7 +50,11 @@ impl Shard {
 /// weights (counted as 40 flops per weight, ChaCha + normal sampling), times trials.
 pub fn cell_cost(exp: &Experiment, cell: &Cell) -> f64 {
     let net = cell.network();
-    exp.trials as f64 * (net.flops(exp.batch) + 40.0 * net.weight_entries() as f64)
+    let train = exp
+        .train
+        .as_ref()
+        .map_or(0.0, |t| crate::train::flops(t, &net));
+    exp.trials as f64 * (net.flops(exp.batch) + 40.0 * net.weight_entries() as f64 + train)
 }
 
 /// The 0-based shard of every cell for `count` shards.

@@ -8,6 +8,7 @@
 //! L,<trial>,<layer>,<fan_in>,<fan_out>,<preact_mean>,<preact_var>,<act_mean>,<act_sq_mean>,<grad_var>,<weight_grad_var>,<nonfinite>
 //! B,<trial>,<block>,<avg_channel_sq_mean>,<avg_channel_var>,<branch_avg_channel_var>,<grad_var>
 //! H,<layer>,<act|grad>,<bin_lo>,<bin_hi>,<count>
+//! T,<trial>,<lr>,<step>,<train_loss>,<test_loss>,<test_accuracy>,<grad_norm_first>,<grad_norm_last>
 //! end <number of L and H lines>
 //! ```
 //! Cell labels are not stored: the rows get their labels from the experiment that reads them,
@@ -74,6 +75,19 @@ pub fn encode(version: &str, hash: &str, r: &CellResult) -> String {
             ));
             n += 1;
         }
+        // [train] (issue 14): one record per learning rate × eval step.
+        for x in &tr.train {
+            let f = [
+                x.train_loss,
+                x.test_loss,
+                x.test_accuracy,
+                x.grad_norm_first,
+                x.grad_norm_last,
+            ];
+            let f: Vec<String> = f.iter().map(|&v| num(v)).collect();
+            out.push_str(&format!("T,{t},{},{},{}\n", num(x.lr), x.step, f.join(",")));
+            n += 1;
+        }
     }
     for h in &r.hist {
         out.push_str(&format!(
@@ -132,6 +146,7 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
     }
     let mut layers: Vec<Vec<LayerStats>> = vec![Vec::with_capacity(depth); trials];
     let mut blocks: Vec<Vec<BlockStats>> = vec![Vec::new(); trials];
+    let mut train: Vec<Vec<crate::train::TrainRow>> = vec![Vec::new(); trials];
     let mut hist = Vec::new();
     let mut records = 0usize;
     let mut ended = false;
@@ -202,6 +217,22 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
                 }
                 slot.push(b);
             }
+            Some(&"T") if f.len() == 9 => {
+                let t = u(1)?;
+                let row = crate::train::TrainRow {
+                    lr: p(2)?,
+                    step: u(3)?,
+                    train_loss: p(4)?,
+                    test_loss: p(5)?,
+                    test_accuracy: p(6)?,
+                    grad_norm_first: p(7)?,
+                    grad_norm_last: p(8)?,
+                };
+                train
+                    .get_mut(t)
+                    .ok_or_else(|| err(ln, "trial index out of range"))?
+                    .push(row);
+            }
             Some(&"H") if f.len() == 6 => {
                 let quantity = match f[2] {
                     "act" => "act",
@@ -231,10 +262,12 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
         trials: layers
             .into_iter()
             .zip(blocks)
-            .map(|(l, b)| TrialResult {
+            .zip(train)
+            .map(|((l, b), x)| TrialResult {
                 layers: l,
                 blocks: b,
                 captures: Vec::new(),
+                train: x,
             })
             .collect(),
         hist,
