@@ -2,6 +2,7 @@
 //! file replaced atomically.
 
 pub mod atomic;
+pub mod beyond;
 pub mod manifest;
 pub mod run_dir;
 pub mod tables;
@@ -41,6 +42,13 @@ pub fn write_results(
         } else if path.exists() {
             std::fs::remove_file(&path)?;
         }
+    }
+    // ---- issue 13: lsuv.csv when the sweep has LSUV cells ----
+    let lsuv = dir.join("lsuv.csv");
+    if beyond::has_lsuv(results) {
+        write_atomic(&lsuv, &beyond::lsuv_csv(exp, results)?)?;
+    } else if lsuv.exists() {
+        std::fs::remove_file(&lsuv)?;
     }
     let hist = dir.join("hist.csv");
     match &exp.histograms {

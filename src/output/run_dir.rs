@@ -22,6 +22,7 @@ pub const FINAL_FILES: &[&str] = &[
     "hist.csv",
     "blocks.csv",
     "blocks_summary.csv",
+    "lsuv.csv",
 ];
 
 /// This process's peak resident set size (VmHWM), where /proc tells it.

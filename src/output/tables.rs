@@ -48,6 +48,14 @@ pub const CELLS_HEADER: &[&str] = &[
     "widths",
 ];
 
+/// `cells.csv`'s header: [`CELLS_HEADER`], then the columns appended by later issues.
+pub fn cells_header() -> Vec<&'static str> {
+    let mut h = CELLS_HEADER.to_vec();
+    // ---- issue 13: fluctuations and LSUV ----
+    h.extend(crate::sweep::beyond::CELLS_COLUMNS);
+    h
+}
+
 pub const BLOCKS_HEADER: &[&str] = &[
     "experiment",
     "network",
@@ -179,7 +187,7 @@ fn spread(s: &Spread) -> [String; 4] {
 
 /// The cell columns every table starts with; `network` is the architecture's label (`mlp`,
 /// `conv2d(kernel=3 padding=zeros image=32x32)`).
-fn cell_prefix(exp: &Experiment, r: &CellResult) -> Vec<String> {
+pub(crate) fn cell_prefix(exp: &Experiment, r: &CellResult) -> Vec<String> {
     let c = &r.cell;
     vec![
         exp.name.clone(),
@@ -273,9 +281,11 @@ pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec
             opt(s.theory_max_abs_log10),
             r.cell.widths_label(),
         ]);
+        // ---- issue 13: fluctuations and LSUV ----
+        row.extend(r.beyond_cells());
         row
     });
-    csv_bytes(CELLS_HEADER, rows)
+    csv_bytes(&cells_header(), rows)
 }
 
 /// `blocks.csv`: one row per residual cell × trial × block (block 0: the stem's output).

@@ -15,8 +15,10 @@
 pub mod bench;
 pub mod data;
 pub mod exec;
+pub mod fluct;
 pub mod kernels;
 pub mod layers;
+pub mod lsuv;
 pub mod params;
 pub mod stats;
 
@@ -32,6 +34,7 @@ use crate::real::Real;
 use exec::Probe;
 use ndarray::Array2;
 use stats::moments;
+use std::rc::Rc;
 
 /// Everything that determines one cell-trial's numbers.
 #[derive(Debug, Clone)]
@@ -90,6 +93,14 @@ pub struct TrialResult {
     /// Empty unless the network has residual blocks.
     pub blocks: Vec<BlockStats>,
     pub captures: Vec<Capture>,
+    // ---- issue 13: fluctuations, LSUV, Jacobian spectra ----
+    /// Statistics of r = q_L/q_0 over this trial's input rows ([`fluct`]).
+    pub fluct: fluct::Fluct,
+    /// Per tap, what LSUV did (empty unless the init is LSUV).
+    pub lsuv: Vec<lsuv::LsuvLayer>,
+    /// Why the trial could not run (LSUV met a layer of output variance 0); the sweep stops
+    /// with this as bad input.
+    pub failure: Option<String>,
 }
 
 /// The probe of a trial: pooled moments of y_l (the weighted layer's output), x_l (the
@@ -104,6 +115,9 @@ struct TapStats<'a> {
     blocks: Vec<BlockStats>,
     capture: &'a [usize],
     captures: Vec<Capture>,
+    /// The last tap's weighted node and its per-sample entries; q_L per input row of y_L.
+    last: Option<(usize, usize)>,
+    q_last: Vec<f64>,
 }
 
 impl<'a> TapStats<'a> {
@@ -161,6 +175,10 @@ impl<'a> TapStats<'a> {
             blocks,
             capture,
             captures,
+            last: taps
+                .last()
+                .map(|t| (t.node, t.output.channels * t.output.positions())),
+            q_last: Vec::new(),
         };
         // A tap with no activation after it: x_l = y_l.
         for (t, tap) in taps.iter().enumerate() {
@@ -184,6 +202,11 @@ impl<T: Real> Probe<T> for TapStats<'_> {
             let r = &mut self.blocks[b];
             r.avg_channel_sq_mean = cm.avg_sq_mean;
             r.avg_channel_var = cm.avg_var;
+        }
+        if let Some((last, per_sample)) = self.last {
+            if node == last {
+                self.q_last = fluct::row_sq_means(data.iter().map(|v| v.f64()), per_sample);
+            }
         }
         if let Some(t) = self.weighted[node] {
             let m = moments(data);
@@ -308,16 +331,50 @@ fn simulate_with<T: Real>(
         spec.trial,
     );
     let mut probe = TapStats::new(net, &taps, spec.capture);
+    // ---- issue 13: LSUV scales the base weights, per tap, on this trial's input ----
+    let mut lsuv_rows = Vec::new();
+    if let Some(cfg) = &spec.init.lsuv {
+        let mut base = |tap: usize| weights.get(&taps[tap - 1], false);
+        match lsuv::lsuv(net, spec.activation, &x0, &mut base, cfg) {
+            Ok(rows) => lsuv_rows = rows,
+            Err(e) => {
+                return TrialResult {
+                    layers: probe.stats,
+                    blocks: probe.blocks,
+                    captures: Vec::new(),
+                    fluct: fluct::Fluct::default(),
+                    lsuv: Vec::new(),
+                    failure: Some(e),
+                }
+            }
+        }
+    }
+    let scales: Vec<f64> = lsuv_rows.iter().map(|r| r.scale).collect();
+    let get = |w: &mut WeightCache<T>, node: usize, release: bool| {
+        let t = tap_of_node[node];
+        let p = w.get(&taps[t], release);
+        match scales.get(t) {
+            Some(&s) => Rc::new(lsuv::scaled(&p, s)),
+            None => p,
+        }
+    };
     let tape = {
-        let mut gen = |node: usize| weights.get(&taps[tap_of_node[node]], false);
+        let mut gen = |node: usize| get(weights, node, false);
         exec::forward(net, spec.activation, &x0, &mut gen, &mut probe)
     };
-    let mut gen = |node: usize| weights.get(&taps[tap_of_node[node]], last);
+    let mut gen = |node: usize| get(weights, node, last);
     exec::backward(net, spec.activation, &x0, tape, &g, &mut gen, &mut probe);
+    let q0 = fluct::row_sq_means(
+        x0.iter().map(|v| v.f64()),
+        net.input.channels * net.input.positions(),
+    );
     TrialResult {
         layers: probe.stats,
         blocks: probe.blocks,
         captures: probe.captures,
+        fluct: fluct::Fluct::of(&q0, &probe.q_last),
+        lsuv: lsuv_rows,
+        failure: None,
     }
 }
 

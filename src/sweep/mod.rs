@@ -4,6 +4,7 @@
 //! count, the grouping, or the order jobs finish.
 
 pub mod aggregate;
+pub mod beyond;
 pub mod jobs;
 pub mod memory;
 pub mod shard;
@@ -122,6 +123,23 @@ pub fn run_cells(
             };
             for (&c, (r, secs, weight_secs)) in group.iter().zip(results) {
                 let cell = &cells[c];
+                // ---- issue 13: a trial LSUV could not initialize is bad input ----
+                if let Some(why) = &r.failure {
+                    stop.store(true, Ordering::Relaxed);
+                    failure
+                        .lock()
+                        .expect("no poisoned lock")
+                        .get_or_insert_with(|| {
+                            crate::error::bad(format!(
+                            "{}: init '{}' with activation {} and widths {}, trial {trial}: {why}",
+                            exp.name,
+                            cell.init.label,
+                            cell.activation.label(),
+                            cell.widths_label()
+                        ))
+                        });
+                    continue;
+                }
                 pending[c].lock().expect("no poisoned lock")[trial] = Some((r, secs, weight_secs));
                 if missing[c].fetch_sub(1, Ordering::AcqRel) != 1 {
                     continue;

@@ -8,6 +8,8 @@
 //! L,<trial>,<layer>,<fan_in>,<fan_out>,<preact_mean>,<preact_var>,<act_mean>,<act_sq_mean>,<grad_var>,<weight_grad_var>,<nonfinite>
 //! B,<trial>,<block>,<avg_channel_sq_mean>,<avg_channel_var>,<branch_avg_channel_var>,<grad_var>
 //! H,<layer>,<act|grad>,<bin_lo>,<bin_hi>,<count>
+//! F,<trial>,<n>,<mean ln r>,<M2 ln r>,<mean r>,<M2 r>        (issue 13: r = q_L/q_0 per row)
+//! U,<trial>,<layer>,<iterations>,<scale>,<var>,<converged 0|1>  (issue 13: LSUV)
 //! end <number of L and H lines>
 //! ```
 //! Cell labels are not stored: the rows get their labels from the experiment that reads them,
@@ -16,12 +18,14 @@
 use crate::config::Cell;
 use crate::error::bad;
 use crate::output::tables::num;
+use crate::sim::fluct::{Acc, Fluct};
+use crate::sim::lsuv::LsuvLayer;
 use crate::sim::{BlockStats, LayerStats, TrialResult};
 use crate::sweep::aggregate::{CellResult, HistRow};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &str = "initlab-part";
-const FORMAT: &str = "3";
+const FORMAT: &str = "4";
 
 /// The folder of part files inside a results folder.
 pub fn parts_dir(results: &Path) -> PathBuf {
@@ -71,6 +75,28 @@ pub fn encode(version: &str, hash: &str, r: &CellResult) -> String {
                 num(b.avg_channel_var),
                 num(b.branch_avg_channel_var),
                 num(b.grad_var)
+            ));
+            n += 1;
+        }
+        // ---- issue 13 ----
+        let f = &tr.fluct;
+        out.push_str(&format!(
+            "F,{t},{},{},{},{},{}\n",
+            f.log.n,
+            num(f.log.mean),
+            num(f.log.m2),
+            num(f.ratio.mean),
+            num(f.ratio.m2)
+        ));
+        n += 1;
+        for u in &tr.lsuv {
+            out.push_str(&format!(
+                "U,{t},{},{},{},{},{}\n",
+                u.layer,
+                u.iterations,
+                num(u.scale),
+                num(u.var),
+                u8::from(u.converged)
             ));
             n += 1;
         }
@@ -133,6 +159,8 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
     let mut layers: Vec<Vec<LayerStats>> = vec![Vec::with_capacity(depth); trials];
     let mut blocks: Vec<Vec<BlockStats>> = vec![Vec::new(); trials];
     let mut hist = Vec::new();
+    let mut flucts: Vec<Fluct> = vec![Fluct::default(); trials];
+    let mut lsuvs: Vec<Vec<LsuvLayer>> = vec![Vec::new(); trials];
     let mut records = 0usize;
     let mut ended = false;
     for (i, line) in lines {
@@ -216,6 +244,37 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
                     count: u(5)? as u64,
                 });
             }
+            Some(&"F") if f.len() == 7 => {
+                let n = u(2)? as u64;
+                let slot = flucts
+                    .get_mut(u(1)?)
+                    .ok_or_else(|| err(ln, "trial index out of range"))?;
+                *slot = Fluct {
+                    log: Acc {
+                        n,
+                        mean: p(3)?,
+                        m2: p(4)?,
+                    },
+                    ratio: Acc {
+                        n,
+                        mean: p(5)?,
+                        m2: p(6)?,
+                    },
+                };
+            }
+            Some(&"U") if f.len() == 7 => {
+                let row = LsuvLayer {
+                    layer: u(2)?,
+                    iterations: u(3)?,
+                    scale: p(4)?,
+                    var: p(5)?,
+                    converged: u(6)? == 1,
+                };
+                lsuvs
+                    .get_mut(u(1)?)
+                    .ok_or_else(|| err(ln, "trial index out of range"))?
+                    .push(row);
+            }
             _ => return Err(err(ln, "unrecognised record")),
         }
         records += 1;
@@ -231,10 +290,15 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
         trials: layers
             .into_iter()
             .zip(blocks)
-            .map(|(l, b)| TrialResult {
+            .zip(flucts)
+            .zip(lsuvs)
+            .map(|(((l, b), fluct), lsuv)| TrialResult {
                 layers: l,
                 blocks: b,
                 captures: Vec::new(),
+                fluct,
+                lsuv,
+                failure: None,
             })
             .collect(),
         hist,

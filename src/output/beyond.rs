@@ -1,0 +1,54 @@
+//! Issue 13's files: `lsuv.csv`, one row per LSUV cell × trial × weighted layer:
+//! the rescalings applied, the final scale (final weight = scale × base weight), the output
+//! variance Var(B_l) reached, and whether |Var − 1| < tol.
+
+use super::tables::{cell_prefix, csv_bytes, num};
+use crate::config::Experiment;
+use crate::sweep::aggregate::CellResult;
+
+pub const LSUV_HEADER: &[&str] = &[
+    "experiment",
+    "network",
+    "activation",
+    "init",
+    "depth",
+    "width",
+    "batch",
+    "trial",
+    "layer",
+    "iterations",
+    "scale",
+    "var",
+    "converged",
+    "widths",
+];
+
+/// Whether any cell has LSUV rows.
+pub fn has_lsuv(results: &[CellResult]) -> bool {
+    results
+        .iter()
+        .any(|r| r.trials.iter().any(|t| !t.lsuv.is_empty()))
+}
+
+pub fn lsuv_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
+    let rows = results.iter().flat_map(|r| {
+        let prefix = cell_prefix(exp, r);
+        r.trials.iter().enumerate().flat_map(move |(t, tr)| {
+            let prefix = prefix.clone();
+            tr.lsuv.iter().map(move |u| {
+                let mut row = prefix.clone();
+                row.extend([
+                    t.to_string(),
+                    u.layer.to_string(),
+                    u.iterations.to_string(),
+                    num(u.scale),
+                    num(u.var),
+                    u.converged.to_string(),
+                    r.cell.widths_label(),
+                ]);
+                row
+            })
+        })
+    });
+    csv_bytes(LSUV_HEADER, rows)
+}
