@@ -210,3 +210,78 @@ fn lsuv_bad_parameters_are_refused() {
         "lsuv(base=kaiming_normal, tol=0.05, max_iters=7)"
     );
 }
+
+/// Per-Jacobian normalized variance Var[λ]/E[λ]² of JJᵀ's eigenvalues λ = σ².
+fn nvar(sv: &[f64]) -> f64 {
+    let l: Vec<f64> = sv.iter().map(|s| s * s).collect();
+    let (m, v, _) = moments(&l);
+    v / (m * m)
+}
+
+/// Pennington et al. 2017's four facts as slopes in L of Var[λ]/E[λ]² (λ the eigenvalues of
+/// JJᵀ), at criticality, width 128, depths 2 and 6, 32 Jacobians per cell: linear–Gaussian 1,
+/// linear–orthogonal 0, ReLU–Gaussian 2, ReLU–orthogonal 1; tanh–orthogonal at the critical
+/// point (σ_w² = 1, no bias) stays O(1) and on its free-probability prediction.
+///
+/// Tolerance: 5 standard errors of the slope, from the spread of the per-Jacobian values
+/// (se of a mean of 32), plus 12% of the fact for the finite-width excess of order L/n
+/// (the exact second moment of a product of L Gaussian n × n matrices exceeds L + 1 by
+/// O(L²/n): at n = 128, L = 6 about 0.2, i.e. ≲ 10% of the slope).
+#[test]
+fn jacobian_spectrum_variance_slopes() {
+    let text = "seed = 11\ntrials = 4\nbatch = 8\ndtype = \"f64\"\n[network]\ndepth = [2, 6]\nwidth = 128\nactivation = [\"linear\", \"relu\", \"tanh\"]\nbias = false\n[[init]]\nlabel = \"Gaussian\"\nweight = { scheme = \"kaiming_normal\", gain = \"preserve\" }\n[[init]]\nlabel = \"orthogonal\"\nweight = { scheme = \"orthogonal\", gain = \"preserve\" }\n[[init]]\nlabel = \"orthogonal g=1\"\nweight = { scheme = \"orthogonal\", gain = 1.0 }\n[spectrum]\ninputs = 8\n";
+    let exp = Experiment::parse(text, "s.toml", "s").unwrap();
+    let results = run_sweep(&exp, &exp.cells(), false);
+    let stats = |act: &str, init: &str, depth: usize| {
+        let r = results
+            .iter()
+            .find(|r| {
+                r.cell.activation.label() == act
+                    && r.cell.init.label == init
+                    && r.cell.depth == depth
+            })
+            .unwrap();
+        let v: Vec<f64> = r
+            .trials
+            .iter()
+            .flat_map(|t| t.spectrum.iter().map(|s| nvar(s)))
+            .collect();
+        assert_eq!(v.len(), 32);
+        let (m, var, _) = moments(&v);
+        (m, (var / v.len() as f64).sqrt(), r)
+    };
+    for (act, init, fact) in [
+        ("linear", "Gaussian", 1.0),
+        ("linear", "orthogonal", 0.0),
+        ("relu", "Gaussian", 2.0),
+        ("relu", "orthogonal", 1.0),
+    ] {
+        let (a, sa, _) = stats(act, init, 2);
+        let (b, sb, r) = stats(act, init, 6);
+        let slope = (b - a) / 4.0;
+        let se = (sa * sa + sb * sb).sqrt() / 4.0;
+        eprintln!("{act} {init}: slope {slope} (se {se}) vs {fact}");
+        assert!(
+            (slope - fact).abs() <= 5.0 * se + 0.12 * fact + 1e-9,
+            "{act} {init}: slope {slope} vs {fact} (se {se})"
+        );
+        // The cells.csv prediction is exactly the fact × L.
+        let p = initlab::theory::spectrum::cell_prediction(&exp, &r.cell).unwrap();
+        assert!(
+            (p.var / (p.mean * p.mean) - fact * 6.0).abs() < 1e-6,
+            "{act} {init}"
+        );
+    }
+    let (t, st, r) = stats("tanh", "orthogonal g=1", 6);
+    let p = initlab::theory::spectrum::cell_prediction(&exp, &r.cell).unwrap();
+    let want = p.var / (p.mean * p.mean);
+    eprintln!("tanh orthogonal g=1: {t} (se {st}) vs {want}");
+    assert!(
+        want < 2.0,
+        "tanh orthogonal at criticality: predicted {want}"
+    );
+    assert!(
+        (t - want).abs() <= 5.0 * st + 0.12 * want,
+        "tanh orthogonal: {t} (se {st}) vs {want}"
+    );
+}

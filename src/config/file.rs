@@ -18,6 +18,8 @@ pub struct ExperimentFile {
     pub network: NetworkFile,
     pub init: Option<Vec<toml::Table>>,
     pub histograms: Option<HistFile>,
+    /// Issue 13.
+    pub spectrum: Option<SpectrumFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,4 +56,12 @@ pub struct NetworkFile {
 pub struct HistFile {
     pub layers: Value,
     pub bins: Option<Value>,
+}
+
+/// `[spectrum]` (issue 13).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpectrumFile {
+    pub inputs: Option<Value>,
+    pub saved_inputs: Option<Value>,
 }

@@ -4,6 +4,7 @@
 mod file;
 pub mod network;
 pub mod resolved;
+pub mod spectrum;
 
 pub use network::{Arch, ConvKeys, Kind, NetworkKeys, ResnetArch, Sizes};
 
@@ -92,6 +93,8 @@ pub struct Experiment {
     pub activations: Vec<Activation>,
     pub inits: Vec<LabeledInit>,
     pub histograms: Option<Histograms>,
+    /// `[spectrum]` (issue 13): Jacobian singular values.
+    pub spectrum: Option<spectrum::Spectrum>,
 }
 
 /// One point of the sweep.
@@ -296,7 +299,13 @@ impl Experiment {
             }
         };
 
+        let spectrum = match &raw.spectrum {
+            None => None,
+            Some(f) => Some(spectrum::parse(f, &keys, batch, &at)?),
+        };
+
         Ok(Experiment {
+            spectrum,
             name,
             description: raw.description.unwrap_or_default(),
             seed,

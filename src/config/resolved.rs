@@ -159,6 +159,9 @@ impl Experiment {
             .collect();
         root.insert("init".into(), Value::Array(inits));
 
+        if let Some(s) = &self.spectrum {
+            root.insert("spectrum".into(), Value::Table(s.to_table()));
+        }
         if let Some(h) = &self.histograms {
             let mut t = Table::new();
             t.insert("layers".into(), ints(&h.layers));

@@ -1,6 +1,9 @@
-//! Issue 13's files: `lsuv.csv`, one row per LSUV cell × trial × weighted layer:
-//! the rescalings applied, the final scale (final weight = scale × base weight), the output
-//! variance Var(B_l) reached, and whether |Var − 1| < tol.
+//! Issue 13's files:
+//! - `lsuv.csv`, one row per LSUV cell × trial × weighted layer: the rescalings applied, the
+//!   final scale (final weight = scale × base weight), the output variance Var(B_l) reached,
+//!   and whether |Var − 1| < tol;
+//! - `spectrum.csv`, one row per cell × trial × saved input × singular value of the
+//!   input–output Jacobian (largest first, `index` 1-based).
 
 use super::tables::{cell_prefix, csv_bytes, num};
 use crate::config::Experiment;
@@ -51,4 +54,43 @@ pub fn lsuv_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<
         })
     });
     csv_bytes(LSUV_HEADER, rows)
+}
+
+pub const SPECTRUM_HEADER: &[&str] = &[
+    "experiment",
+    "network",
+    "activation",
+    "init",
+    "depth",
+    "width",
+    "batch",
+    "trial",
+    "input",
+    "index",
+    "singular_value",
+    "widths",
+];
+
+pub fn spectrum_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
+    let rows = results.iter().flat_map(|r| {
+        let prefix = cell_prefix(exp, r);
+        r.trials.iter().enumerate().flat_map(move |(t, tr)| {
+            let prefix = prefix.clone();
+            tr.spectrum.iter().enumerate().flat_map(move |(a, sv)| {
+                let prefix = prefix.clone();
+                sv.iter().enumerate().map(move |(k, &s)| {
+                    let mut row = prefix.clone();
+                    row.extend([
+                        t.to_string(),
+                        a.to_string(),
+                        (k + 1).to_string(),
+                        num(s),
+                        r.cell.widths_label(),
+                    ]);
+                    row
+                })
+            })
+        })
+    });
+    csv_bytes(SPECTRUM_HEADER, rows)
 }

@@ -91,6 +91,11 @@ pub fn cell_hash(exp: &Experiment, cell: &Cell) -> String {
         cell.widths_label(),
         format!("{:?}", exp.histograms),
     ];
+    // Issue 13: the Jacobian inputs change the cell's numbers (spectra, cells.csv moments).
+    let mut parts = parts.to_vec();
+    if let Some(s) = &exp.spectrum {
+        parts.push(format!("{s:?}"));
+    }
     let refs: Vec<&str> = parts.iter().map(|s| s.as_str()).collect();
     short_hex(&digest(&refs))
 }

@@ -50,6 +50,12 @@ pub fn write_results(
     } else if lsuv.exists() {
         std::fs::remove_file(&lsuv)?;
     }
+    let spectrum = dir.join("spectrum.csv");
+    if exp.spectrum.is_some() {
+        write_atomic(&spectrum, &beyond::spectrum_csv(exp, results)?)?;
+    } else if spectrum.exists() {
+        std::fs::remove_file(&spectrum)?;
+    }
     let hist = dir.join("hist.csv");
     match &exp.histograms {
         Some(_) => write_atomic(&hist, &tables::hist_csv(exp, results)?)?,

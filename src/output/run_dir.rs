@@ -23,6 +23,7 @@ pub const FINAL_FILES: &[&str] = &[
     "blocks.csv",
     "blocks_summary.csv",
     "lsuv.csv",
+    "spectrum.csv",
 ];
 
 /// This process's peak resident set size (VmHWM), where /proc tells it.

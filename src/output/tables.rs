@@ -282,7 +282,7 @@ pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec
             r.cell.widths_label(),
         ]);
         // ---- issue 13: fluctuations and LSUV ----
-        row.extend(r.beyond_cells());
+        row.extend(r.beyond_cells(exp));
         row
     });
     csv_bytes(&cells_header(), rows)

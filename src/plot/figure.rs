@@ -75,6 +75,9 @@ pub const FIGURE_NAMES: &[&str] = &[
     "hist_act",
     "hist_grad",
     "spp",
+    // issue 13
+    "fluctuations",
+    "jacobian_spectrum",
 ];
 
 fn legend_for_inits(
@@ -588,6 +591,9 @@ pub fn build_figures(data: &ResultsData) -> Vec<Figure> {
     figs.extend(hist_figure(data, "act"));
     figs.extend(hist_figure(data, "grad"));
     figs.extend(super::spp::spp_figure(data));
+    // ---- issue 13 ----
+    figs.extend(super::fluct::fluct_figure(data));
+    figs.extend(super::spectrum::spectrum_figure(data));
     // A chart with nothing to show (across_depth when every panel is a single width profile).
     figs.retain(|f| !f.panels.is_empty());
     figs

@@ -3,9 +3,11 @@
 //! PNG and SVG under `RESULTS_DIR/plots/`.
 
 pub mod figure;
+pub mod fluct;
 pub mod phase;
 pub mod read;
 pub mod render;
+pub mod spectrum;
 pub mod spp;
 pub mod style;
 

@@ -20,6 +20,7 @@ pub mod kernels;
 pub mod layers;
 pub mod lsuv;
 pub mod params;
+pub mod spectrum;
 pub mod stats;
 
 pub use data::{input_batch, output_gradient};
@@ -49,6 +50,8 @@ pub struct TrialSpec<'a> {
     pub trial: usize,
     /// Taps (1-based) whose activations and gradients are returned whole (for histograms).
     pub capture: &'a [usize],
+    /// `[spectrum]` (issue 13): Jacobians at the first rows of the batch.
+    pub spectrum: Option<crate::config::spectrum::Spectrum>,
 }
 
 /// Per-tap statistics (the `layers.csv` row, less the cell columns).
@@ -101,6 +104,10 @@ pub struct TrialResult {
     /// Why the trial could not run (LSUV met a layer of output variance 0); the sweep stops
     /// with this as bad input.
     pub failure: Option<String>,
+    /// Squared singular values of the Jacobians at all `[spectrum] inputs` rows, pooled.
+    pub jac: fluct::Acc,
+    /// Singular values (largest first) of the Jacobians at the first `saved_inputs` rows.
+    pub spectrum: Vec<Vec<f64>>,
 }
 
 /// The probe of a trial: pooled moments of y_l (the weighted layer's output), x_l (the
@@ -345,6 +352,8 @@ fn simulate_with<T: Real>(
                     fluct: fluct::Fluct::default(),
                     lsuv: Vec::new(),
                     failure: Some(e),
+                    jac: fluct::Acc::default(),
+                    spectrum: Vec::new(),
                 }
             }
         }
@@ -362,6 +371,21 @@ fn simulate_with<T: Real>(
         let mut gen = |node: usize| get(weights, node, false);
         exec::forward(net, spec.activation, &x0, &mut gen, &mut probe)
     };
+    // ---- issue 13: Jacobian spectra at the first rows of the batch ----
+    let (mut jac, mut spectra) = (fluct::Acc::default(), Vec::new());
+    if let Some(sp) = &spec.spectrum {
+        let mut gen = |node: usize| get(weights, node, false);
+        for a in 0..sp.inputs {
+            let row: Vec<f64> = x0.row(a).iter().map(|v| v.f64()).collect();
+            let j = spectrum::jacobian(net, spec.activation, &row, &mut gen);
+            let sv = spectrum::singular_values(&j);
+            let sq: Vec<f64> = sv.iter().map(|s| s * s).collect();
+            jac = jac.merge(fluct::Acc::of(&sq));
+            if a < sp.saved_inputs {
+                spectra.push(sv);
+            }
+        }
+    }
     let mut gen = |node: usize| get(weights, node, last);
     exec::backward(net, spec.activation, &x0, tape, &g, &mut gen, &mut probe);
     let q0 = fluct::row_sq_means(
@@ -375,6 +399,8 @@ fn simulate_with<T: Real>(
         fluct: fluct::Fluct::of(&q0, &probe.q_last),
         lsuv: lsuv_rows,
         failure: None,
+        jac,
+        spectrum: spectra,
     }
 }
 
@@ -408,6 +434,7 @@ mod tests {
             output_grad: DataDist::STANDARD,
             trial: 1,
             capture: &[2],
+            spectrum: None,
         };
         let specs = [
             spec(Activation::Relu, &nets[0]),
@@ -625,6 +652,7 @@ mod tests {
                 output_grad: DataDist::STANDARD,
                 trial: 0,
                 capture: &[],
+                spectrum: None,
             };
             let runs: Vec<String> = [1, 2, 3]
                 .iter()

@@ -1,7 +1,10 @@
 //! Issue 13, "beyond the mean": the `cells.csv` columns of the finite-width fluctuations
-//! (Hanin & Rolnick 2018) and of LSUV, from a cell's trials. Pure computation.
+//! (Hanin & Rolnick 2018), of LSUV, and of the Jacobian spectra (Pennington et al. 2017: the
+//! mean and variance of the squared singular values, pooled over every trial × input, beside
+//! the free-probability prediction), from a cell's trials. Pure computation.
 
 use super::aggregate::CellResult;
+use crate::config::Experiment;
 use crate::output::tables::num;
 use crate::sim::fluct::Fluct;
 use crate::theory::fluct as theory;
@@ -17,6 +20,10 @@ pub const CELLS_COLUMNS: &[&str] = &[
     "theory_q_ratio_rel_var",
     "lsuv_max_iterations",
     "lsuv_unconverged_layers",
+    "jac_sq_sv_mean",
+    "jac_sq_sv_var",
+    "theory_jac_sq_sv_mean",
+    "theory_jac_sq_sv_var",
 ];
 
 impl CellResult {
@@ -28,7 +35,7 @@ impl CellResult {
     }
 
     /// The values of [`CELLS_COLUMNS`] (theory and LSUV fields empty where they do not apply).
-    pub fn beyond_cells(&self) -> Vec<String> {
+    pub fn beyond_cells(&self, exp: &Experiment) -> Vec<String> {
         let f = self.fluct();
         let p = theory::cell_prediction(&self.cell).ok();
         let opt = |x: Option<f64>| x.map(num).unwrap_or_default();
@@ -36,6 +43,18 @@ impl CellResult {
         let any = self.trials.iter().any(|t| !t.lsuv.is_empty());
         let max_iters = lsuv.clone().map(|u| u.iterations).max();
         let unconverged = lsuv.filter(|u| !u.converged).count();
+        let jac = self
+            .trials
+            .iter()
+            .fold(crate::sim::fluct::Acc::default(), |a, t| a.merge(t.jac));
+        let (jm, jv) = if jac.n > 0 {
+            (num(jac.mean), num(jac.var()))
+        } else {
+            (String::new(), String::new())
+        };
+        let jp = exp
+            .spectrum
+            .and_then(|_| crate::theory::spectrum::cell_prediction(exp, &self.cell).ok());
         vec![
             num(theory::beta(&self.cell.widths)),
             num(f.log.mean),
@@ -54,6 +73,10 @@ impl CellResult {
             } else {
                 String::new()
             },
+            jm,
+            jv,
+            opt(jp.map(|p| p.mean)),
+            opt(jp.map(|p| p.var)),
         ]
     }
 }

@@ -113,6 +113,7 @@ pub fn run_cells(
                         output_grad: exp.output_grad,
                         trial,
                         capture: &capture,
+                        spectrum: exp.spectrum,
                     }
                 })
                 .collect();

@@ -10,6 +10,8 @@
 //! H,<layer>,<act|grad>,<bin_lo>,<bin_hi>,<count>
 //! F,<trial>,<n>,<mean ln r>,<M2 ln r>,<mean r>,<M2 r>        (issue 13: r = q_L/q_0 per row)
 //! U,<trial>,<layer>,<iterations>,<scale>,<var>,<converged 0|1>  (issue 13: LSUV)
+//! S,<trial>,<n>,<mean σ²>,<M2 σ²>                               (issue 13: Jacobian moments)
+//! V,<trial>,<input>,<σ_1 σ_2 … (space-separated)>               (issue 13: saved spectra)
 //! end <number of L and H lines>
 //! ```
 //! Cell labels are not stored: the rows get their labels from the experiment that reads them,
@@ -89,6 +91,20 @@ pub fn encode(version: &str, hash: &str, r: &CellResult) -> String {
             num(f.ratio.m2)
         ));
         n += 1;
+        if tr.jac.n > 0 {
+            out.push_str(&format!(
+                "S,{t},{},{},{}\n",
+                tr.jac.n,
+                num(tr.jac.mean),
+                num(tr.jac.m2)
+            ));
+            n += 1;
+        }
+        for (a, sv) in tr.spectrum.iter().enumerate() {
+            let v: Vec<String> = sv.iter().map(|&x| num(x)).collect();
+            out.push_str(&format!("V,{t},{a},{}\n", v.join(" ")));
+            n += 1;
+        }
         for u in &tr.lsuv {
             out.push_str(&format!(
                 "U,{t},{},{},{},{},{}\n",
@@ -161,6 +177,8 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
     let mut hist = Vec::new();
     let mut flucts: Vec<Fluct> = vec![Fluct::default(); trials];
     let mut lsuvs: Vec<Vec<LsuvLayer>> = vec![Vec::new(); trials];
+    let mut jacs: Vec<Acc> = vec![Acc::default(); trials];
+    let mut spectra: Vec<Vec<Vec<f64>>> = vec![Vec::new(); trials];
     let mut records = 0usize;
     let mut ended = false;
     for (i, line) in lines {
@@ -275,6 +293,30 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
                     .ok_or_else(|| err(ln, "trial index out of range"))?
                     .push(row);
             }
+            Some(&"S") if f.len() == 5 => {
+                let acc = Acc {
+                    n: u(2)? as u64,
+                    mean: p(3)?,
+                    m2: p(4)?,
+                };
+                *jacs
+                    .get_mut(u(1)?)
+                    .ok_or_else(|| err(ln, "trial index out of range"))? = acc;
+            }
+            Some(&"V") if f.len() == 4 => {
+                let sv = f[3]
+                    .split(' ')
+                    .map(|x| x.parse::<f64>())
+                    .collect::<Result<Vec<f64>, _>>()
+                    .map_err(|_| err(ln, "field 4 is not a list of numbers"))?;
+                let slot = spectra
+                    .get_mut(u(1)?)
+                    .ok_or_else(|| err(ln, "trial index out of range"))?;
+                if u(2)? != slot.len() {
+                    return Err(err(ln, "spectra out of order"));
+                }
+                slot.push(sv);
+            }
             _ => return Err(err(ln, "unrecognised record")),
         }
         records += 1;
@@ -292,13 +334,16 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
             .zip(blocks)
             .zip(flucts)
             .zip(lsuvs)
-            .map(|(((l, b), fluct), lsuv)| TrialResult {
+            .zip(jacs.into_iter().zip(spectra))
+            .map(|((((l, b), fluct), lsuv), (jac, spectrum))| TrialResult {
                 layers: l,
                 blocks: b,
                 captures: Vec::new(),
                 fluct,
                 lsuv,
                 failure: None,
+                jac,
+                spectrum,
             })
             .collect(),
         hist,

@@ -25,6 +25,7 @@ pub mod meanfield;
 pub mod phase;
 pub mod quadrature;
 pub mod recursion;
+pub mod spectrum;
 
 #[cfg(test)]
 mod tests;

@@ -452,6 +452,7 @@ fn sim_agreement(act: Activation, init: &Init, input: DataDist, grad: DataDist) 
                 output_grad: grad,
                 trial,
                 capture: &[],
+                spectrum: None,
             })
         })
         .collect();
