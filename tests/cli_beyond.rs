@@ -83,7 +83,7 @@ fn files_threads_resume_shards_and_plot() {
     let cells = fs::read_to_string(d.join("a/cells.csv")).unwrap();
     let header = cells.lines().next().unwrap();
     assert!(
-        header.ends_with("beta,log_q_ratio_mean,log_q_ratio_var,q_ratio_rel_var,theory_log_q_ratio_mean,theory_log_q_ratio_var,theory_q_ratio_rel_var,lsuv_max_iterations,lsuv_unconverged_layers,jac_sq_sv_mean,jac_sq_sv_var,theory_jac_sq_sv_mean,theory_jac_sq_sv_var"),
+        header.ends_with("beta,log_q_ratio_mean,log_q_ratio_var,q_ratio_rel_var,theory_log_q_ratio_mean,theory_log_q_ratio_var,theory_q_ratio_rel_var,lsuv_max_iterations,lsuv_unconverged_layers,jac_sq_sv_mean,jac_sq_sv_var,theory_jac_sq_sv_mean,theory_jac_sq_sv_var,jac_sq_sv_nvar,theory_jac_sq_sv_nvar"),
         "{header}"
     );
     let lsuv = fs::read_to_string(d.join("a/lsuv.csv")).unwrap();
@@ -104,10 +104,32 @@ fn files_threads_resume_shards_and_plot() {
     }
     ok(&initlab(&["merge", "s1", "s2", "--out", "m"], d));
     same(&d.join("a"), &d.join("m"));
-    // Plot from the CSVs alone.
+    // Plot from the CSVs alone; the moment panels survive without spectrum.csv. Three trials
+    // are too few for the fluctuation chart.
     fs::remove_dir_all(d.join("a/plots")).unwrap();
     ok(&initlab(&["plot", "a"], d));
     assert!(d.join("a/plots/jacobian_spectrum.png").exists());
+    assert!(!d.join("a/plots/fluctuations.svg").exists());
+    let with = fs::read_to_string(d.join("a/plots/jacobian_spectrum.svg")).unwrap();
+    fs::remove_file(d.join("a/spectrum.csv")).unwrap();
+    ok(&initlab(&["plot", "a", "--format", "svg"], d));
+    let without = fs::read_to_string(d.join("a/plots/jacobian_spectrum.svg")).unwrap();
+    assert!(with.contains("density of log10") && !without.contains("density of log10"));
+    assert!(without.contains("by depth"));
+}
+
+/// The fluctuation chart appears for cells the law applies to with at least 32 trials.
+#[test]
+fn fluctuation_chart_needs_32_trials() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let exp = "trials = 32\nbatch = 2\n[network]\ndepth = [2, 4]\nwidth = 8\nactivation = \"relu\"\nbias = false\n[[init]]\nweight = { scheme = \"kaiming_normal\", nonlinearity = \"relu\" }\n";
+    fs::write(d.join("f.toml"), exp).unwrap();
+    ok(&initlab(&["run", "f.toml", "--out", "f", "--quiet"], d));
+    let svg = fs::read_to_string(d.join("f/plots/fluctuations.svg")).unwrap();
+    assert!(svg.contains("Var[ln"), "no fluctuation panel");
+    let report = fs::read_to_string(d.join("f/report.html")).unwrap();
+    assert!(report.contains("id=\"fluctuations\""));
 }
 
 #[test]

@@ -7,24 +7,25 @@ use super::figure::{Figure, LegendEntry, LegendKind, Panel, Point, Series};
 use super::read::{first_seen, read_cell_columns, read_spectrum, ResultsData};
 use super::style::{Marker, SeriesStyle, GREY};
 
-const COLS: &[&str] = &[
-    "jac_sq_sv_mean",
-    "jac_sq_sv_var",
-    "theory_jac_sq_sv_mean",
-    "theory_jac_sq_sv_var",
-];
+const COLS: &[&str] = &["jac_sq_sv_nvar", "theory_jac_sq_sv_nvar"];
 
 /// Bins of the density panels.
 const BINS: usize = 40;
 
 /// The spectrum figure, or `None` without `spectrum.csv`.
 pub fn spectrum_figure(data: &ResultsData) -> Option<Figure> {
-    let path = data.dir.join("spectrum.csv");
-    if !path.exists() {
+    let cells = read_cell_columns(&data.dir.join("cells.csv"), COLS).ok()?;
+    if cells.iter().all(|(_, _, v)| v[0].is_none()) {
         return None;
     }
-    let cells = read_cell_columns(&data.dir.join("cells.csv"), COLS).ok()?;
-    let values = read_spectrum(&path).ok()?;
+    // The density panels need spectrum.csv; without it (not committed for large nets) the
+    // moment panels are still drawn from cells.csv.
+    let path = data.dir.join("spectrum.csv");
+    let values = if path.exists() {
+        read_spectrum(&path).ok()?
+    } else {
+        Vec::new()
+    };
     let inits = data.inits();
     let mut panels = Vec::new();
     let mut used = vec![false; inits.len()];
@@ -33,6 +34,12 @@ pub fn spectrum_figure(data: &ResultsData) -> Option<Figure> {
         let mut series = Vec::new();
         let mut theory = Vec::new();
         let mut density = Vec::new();
+        if !cells
+            .iter()
+            .any(|(k, _, v)| k.activation == act && v[0].is_some())
+        {
+            continue;
+        }
         for (i, init) in inits.iter().enumerate() {
             let mut rows: Vec<_> = cells
                 .iter()
@@ -44,14 +51,13 @@ pub fn spectrum_figure(data: &ResultsData) -> Option<Figure> {
             used[i] = true;
             rows.sort_by_key(|(k, _, _)| k.depth);
             let style = SeriesStyle::init(i);
-            let nvar = |m: Option<f64>, v: Option<f64>| Some(v? / (m? * m?));
             series.push(Series {
                 label: init.clone(),
                 style,
                 points: rows
                     .iter()
                     .filter_map(|(k, _, v)| {
-                        nvar(v[0], v[1]).map(|y| Point {
+                        v[0].map(|y| Point {
                             x: k.depth as f64,
                             y,
                             band: None,
@@ -63,7 +69,7 @@ pub fn spectrum_figure(data: &ResultsData) -> Option<Figure> {
             let tp: Vec<Point> = rows
                 .iter()
                 .filter_map(|(k, _, v)| {
-                    nvar(v[2], v[3]).map(|y| Point {
+                    v[1].map(|y| Point {
                         x: k.depth as f64,
                         y,
                         band: None,
@@ -179,7 +185,7 @@ pub fn spectrum_figure(data: &ResultsData) -> Option<Figure> {
         name: "jacobian_spectrum".into(),
         title: format!("{}: input–output Jacobian spectra", data.experiment),
         caption: "Pennington, Schoenholz & Ganguli (2017): the eigenvalues λ = σ² of JJᵀ, J = ∂x_L/∂x_0, \
-                  pooled over trials × inputs. Left: the normalized variance Var[λ]/E[λ]² against depth; \
+                  Left: each Jacobian's normalized variance Var[λ]/E[λ]², averaged over trials × inputs, against depth; \
                   dashed: the free-probability prediction Σ_l (μ2/μ1² − 1 − s1) — L for linear Gaussian, \
                   0 for linear orthogonal, 2L for ReLU Gaussian, L for ReLU orthogonal, bounded for \
                   tanh orthogonal near criticality (dynamical isometry). Right: the measured density of \

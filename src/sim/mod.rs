@@ -106,6 +106,9 @@ pub struct TrialResult {
     pub failure: Option<String>,
     /// Squared singular values of the Jacobians at all `[spectrum] inputs` rows, pooled.
     pub jac: fluct::Acc,
+    /// Per Jacobian, Var[λ]/E[λ]² of its own λ = σ² (free of the scale's fluctuation between
+    /// inputs and draws), over all `[spectrum] inputs` rows.
+    pub jac_nvar: fluct::Acc,
     /// Singular values (largest first) of the Jacobians at the first `saved_inputs` rows.
     pub spectrum: Vec<Vec<f64>>,
 }
@@ -353,6 +356,7 @@ fn simulate_with<T: Real>(
                     lsuv: Vec::new(),
                     failure: Some(e),
                     jac: fluct::Acc::default(),
+                    jac_nvar: fluct::Acc::default(),
                     spectrum: Vec::new(),
                 }
             }
@@ -373,6 +377,7 @@ fn simulate_with<T: Real>(
     };
     // ---- issue 13: Jacobian spectra at the first rows of the batch ----
     let (mut jac, mut spectra) = (fluct::Acc::default(), Vec::new());
+    let mut nvars = Vec::new();
     if let Some(sp) = &spec.spectrum {
         let mut gen = |node: usize| get(weights, node, false);
         for a in 0..sp.inputs {
@@ -380,7 +385,9 @@ fn simulate_with<T: Real>(
             let j = spectrum::jacobian(net, spec.activation, &row, &mut gen);
             let sv = spectrum::singular_values(&j);
             let sq: Vec<f64> = sv.iter().map(|s| s * s).collect();
-            jac = jac.merge(fluct::Acc::of(&sq));
+            let one = fluct::Acc::of(&sq);
+            nvars.push(one.var() / (one.mean * one.mean));
+            jac = jac.merge(one);
             if a < sp.saved_inputs {
                 spectra.push(sv);
             }
@@ -400,6 +407,7 @@ fn simulate_with<T: Real>(
         lsuv: lsuv_rows,
         failure: None,
         jac,
+        jac_nvar: fluct::Acc::of(&nvars),
         spectrum: spectra,
     }
 }

@@ -1,7 +1,8 @@
 //! Issue 13, "beyond the mean": the `cells.csv` columns of the finite-width fluctuations
 //! (Hanin & Rolnick 2018), of LSUV, and of the Jacobian spectra (Pennington et al. 2017: the
-//! mean and variance of the squared singular values, pooled over every trial × input, beside
-//! the free-probability prediction), from a cell's trials. Pure computation.
+//! mean and variance of the squared singular values λ, pooled over every trial × input, and
+//! the mean over Jacobians of each one's Var[λ]/E[λ]², beside the free-probability
+//! prediction), from a cell's trials. Pure computation.
 
 use super::aggregate::CellResult;
 use crate::config::Experiment;
@@ -24,6 +25,8 @@ pub const CELLS_COLUMNS: &[&str] = &[
     "jac_sq_sv_var",
     "theory_jac_sq_sv_mean",
     "theory_jac_sq_sv_var",
+    "jac_sq_sv_nvar",
+    "theory_jac_sq_sv_nvar",
 ];
 
 impl CellResult {
@@ -47,10 +50,16 @@ impl CellResult {
             .trials
             .iter()
             .fold(crate::sim::fluct::Acc::default(), |a, t| a.merge(t.jac));
-        let (jm, jv) = if jac.n > 0 {
-            (num(jac.mean), num(jac.var()))
+        let nvar = self
+            .trials
+            .iter()
+            .fold(crate::sim::fluct::Acc::default(), |a, t| {
+                a.merge(t.jac_nvar)
+            });
+        let (jm, jv, jn) = if jac.n > 0 {
+            (num(jac.mean), num(jac.var()), num(nvar.mean))
         } else {
-            (String::new(), String::new())
+            (String::new(), String::new(), String::new())
         };
         let jp = exp
             .spectrum
@@ -77,6 +86,8 @@ impl CellResult {
             jv,
             opt(jp.map(|p| p.mean)),
             opt(jp.map(|p| p.var)),
+            jn,
+            opt(jp.map(|p| p.var / (p.mean * p.mean))),
         ]
     }
 }

@@ -10,7 +10,7 @@
 //! H,<layer>,<act|grad>,<bin_lo>,<bin_hi>,<count>
 //! F,<trial>,<n>,<mean ln r>,<M2 ln r>,<mean r>,<M2 r>        (issue 13: r = q_L/q_0 per row)
 //! U,<trial>,<layer>,<iterations>,<scale>,<var>,<converged 0|1>  (issue 13: LSUV)
-//! S,<trial>,<n>,<mean σ²>,<M2 σ²>                               (issue 13: Jacobian moments)
+//! S,<trial>,<n>,<mean σ²>,<M2 σ²>,<J count>,<mean nvar>,<M2 nvar> (issue 13: Jacobian moments)
 //! V,<trial>,<input>,<σ_1 σ_2 … (space-separated)>               (issue 13: saved spectra)
 //! end <number of L and H lines>
 //! ```
@@ -93,10 +93,13 @@ pub fn encode(version: &str, hash: &str, r: &CellResult) -> String {
         n += 1;
         if tr.jac.n > 0 {
             out.push_str(&format!(
-                "S,{t},{},{},{}\n",
+                "S,{t},{},{},{},{},{},{}\n",
                 tr.jac.n,
                 num(tr.jac.mean),
-                num(tr.jac.m2)
+                num(tr.jac.m2),
+                tr.jac_nvar.n,
+                num(tr.jac_nvar.mean),
+                num(tr.jac_nvar.m2)
             ));
             n += 1;
         }
@@ -177,7 +180,7 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
     let mut hist = Vec::new();
     let mut flucts: Vec<Fluct> = vec![Fluct::default(); trials];
     let mut lsuvs: Vec<Vec<LsuvLayer>> = vec![Vec::new(); trials];
-    let mut jacs: Vec<Acc> = vec![Acc::default(); trials];
+    let mut jacs: Vec<(Acc, Acc)> = vec![(Acc::default(), Acc::default()); trials];
     let mut spectra: Vec<Vec<Vec<f64>>> = vec![Vec::new(); trials];
     let mut records = 0usize;
     let mut ended = false;
@@ -293,12 +296,19 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
                     .ok_or_else(|| err(ln, "trial index out of range"))?
                     .push(row);
             }
-            Some(&"S") if f.len() == 5 => {
-                let acc = Acc {
-                    n: u(2)? as u64,
-                    mean: p(3)?,
-                    m2: p(4)?,
-                };
+            Some(&"S") if f.len() == 8 => {
+                let acc = (
+                    Acc {
+                        n: u(2)? as u64,
+                        mean: p(3)?,
+                        m2: p(4)?,
+                    },
+                    Acc {
+                        n: u(5)? as u64,
+                        mean: p(6)?,
+                        m2: p(7)?,
+                    },
+                );
                 *jacs
                     .get_mut(u(1)?)
                     .ok_or_else(|| err(ln, "trial index out of range"))? = acc;
@@ -335,16 +345,19 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
             .zip(flucts)
             .zip(lsuvs)
             .zip(jacs.into_iter().zip(spectra))
-            .map(|((((l, b), fluct), lsuv), (jac, spectrum))| TrialResult {
-                layers: l,
-                blocks: b,
-                captures: Vec::new(),
-                fluct,
-                lsuv,
-                failure: None,
-                jac,
-                spectrum,
-            })
+            .map(
+                |((((l, b), fluct), lsuv), ((jac, jac_nvar), spectrum))| TrialResult {
+                    layers: l,
+                    blocks: b,
+                    captures: Vec::new(),
+                    fluct,
+                    lsuv,
+                    failure: None,
+                    jac,
+                    jac_nvar,
+                    spectrum,
+                },
+            )
             .collect(),
         hist,
         seconds,
