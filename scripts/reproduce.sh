@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerate the committed results of every shipped experiment: results/<name>/ with the CSVs,
 # the charts (plots/*.png, plots/*.svg) and report.html. Extra arguments go to `initlab run`
-# (e.g. --threads 2). Each experiment takes under about a minute on 2 cores.
+# (e.g. --threads 2). Each experiment takes under about a minute on 2 cores, except hanin2018
+# (2048 draws per cell) and pennington2017 (Jacobians of width 512), several minutes each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
