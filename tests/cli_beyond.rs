@@ -51,6 +51,7 @@ const FILES: &[&str] = &[
     "summary.csv",
     "lsuv.csv",
     "spectrum.csv",
+    "spectrum_theory.csv",
     "experiment.toml",
 ];
 
@@ -91,6 +92,13 @@ fn files_threads_resume_shards_and_plot() {
     assert!(lsuv.lines().skip(1).all(|l| l.contains(",LSUV,")));
     let spectrum = fs::read_to_string(d.join("a/spectrum.csv")).unwrap();
     assert_eq!(spectrum.lines().count(), 1 + 8 * 3 * 2 * 24);
+    // Free-probability densities for the closed-form laws only (ReLU here, not tanh or LSUV).
+    let theory = fs::read_to_string(d.join("a/spectrum_theory.csv")).unwrap();
+    assert!(theory.lines().count() > 1);
+    assert!(
+        theory.lines().skip(1).all(|l| l.contains(",relu,He,")),
+        "{theory}"
+    );
     assert!(d.join("a/plots/jacobian_spectrum.svg").exists());
     // Resume reuses every cell and writes the same bytes.
     ok(&run("b", &["--resume", "--no-plot"]));

@@ -50,11 +50,19 @@ pub fn write_results(
     } else if lsuv.exists() {
         std::fs::remove_file(&lsuv)?;
     }
-    let spectrum = dir.join("spectrum.csv");
-    if exp.spectrum.is_some() {
-        write_atomic(&spectrum, &beyond::spectrum_csv(exp, results)?)?;
-    } else if spectrum.exists() {
-        std::fs::remove_file(&spectrum)?;
+    for (name, bytes) in [
+        (
+            "spectrum.csv",
+            beyond::spectrum_csv as fn(&Experiment, &[CellResult]) -> anyhow::Result<Vec<u8>>,
+        ),
+        ("spectrum_theory.csv", beyond::spectrum_theory_csv),
+    ] {
+        let path = dir.join(name);
+        if exp.spectrum.is_some() {
+            write_atomic(&path, &bytes(exp, results)?)?;
+        } else if path.exists() {
+            std::fs::remove_file(&path)?;
+        }
     }
     let hist = dir.join("hist.csv");
     match &exp.histograms {

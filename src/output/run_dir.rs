@@ -24,6 +24,7 @@ pub const FINAL_FILES: &[&str] = &[
     "blocks_summary.csv",
     "lsuv.csv",
     "spectrum.csv",
+    "spectrum_theory.csv",
 ];
 
 /// This process's peak resident set size (VmHWM), where /proc tells it.

@@ -670,6 +670,14 @@ pub fn read_spectrum(path: &Path) -> anyhow::Result<Vec<(CellKey, f64)>> {
     t.parse(|r| Ok((r.key()?, r.num("singular_value")?)))
 }
 
+/// `spectrum_theory.csv`: each row's key, log10 λ and density (issue 13).
+pub fn read_spectrum_theory(path: &Path) -> anyhow::Result<Vec<(CellKey, f64, f64)>> {
+    let mut required = KEY_COLUMNS.to_vec();
+    required.extend(["log10_lambda", "density"]);
+    let t = Table::read(path, &required)?;
+    t.parse(|r| Ok((r.key()?, r.num("log10_lambda")?, r.num("density")?)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,9 @@
 //! (dashed); and the measured density of log10 λ at the deepest depth, one line per init.
 
 use super::figure::{Figure, LegendEntry, LegendKind, Panel, Point, Series};
-use super::read::{first_seen, read_cell_columns, read_spectrum, ResultsData};
+use super::read::{
+    first_seen, read_cell_columns, read_spectrum, read_spectrum_theory, ResultsData,
+};
 use super::style::{Marker, SeriesStyle, GREY};
 
 const COLS: &[&str] = &["jac_sq_sv_nvar", "theory_jac_sq_sv_nvar"];
@@ -23,6 +25,12 @@ pub fn spectrum_figure(data: &ResultsData) -> Option<Figure> {
     let path = data.dir.join("spectrum.csv");
     let values = if path.exists() {
         read_spectrum(&path).ok()?
+    } else {
+        Vec::new()
+    };
+    let tpath = data.dir.join("spectrum_theory.csv");
+    let theory_density = if tpath.exists() {
+        read_spectrum_theory(&tpath).ok()?
     } else {
         Vec::new()
     };
@@ -94,7 +102,12 @@ pub fn spectrum_figure(data: &ResultsData) -> Option<Figure> {
                 .filter(|x| x.is_finite())
                 .collect();
             if logs.len() > 1 {
-                density.push((init.clone(), style, deep.depth, logs));
+                let theory: Vec<(f64, f64)> = theory_density
+                    .iter()
+                    .filter(|(k, _, _)| k == deep)
+                    .map(|(_, x, d)| (*x, *d))
+                    .collect();
+                density.push((init.clone(), style, deep.depth, logs, theory));
             }
         }
         series.extend(theory);
@@ -124,9 +137,26 @@ pub fn spectrum_figure(data: &ResultsData) -> Option<Figure> {
             };
             let w = (hi - lo) / BINS as f64;
             let depth = density[0].2;
-            let series = density
+            let mut dashed = Vec::new();
+            for (init, style, _, _, theory) in &density {
+                let pts: Vec<Point> = theory
+                    .iter()
+                    .filter(|(x, _)| *x >= lo && *x <= hi)
+                    .map(|&(x, y)| Point { x, y, band: None })
+                    .collect();
+                if !pts.is_empty() {
+                    any_theory = true;
+                    dashed.push(Series {
+                        label: format!("{init} (theory)"),
+                        style: *style,
+                        points: pts,
+                        theory: true,
+                    });
+                }
+            }
+            let mut series: Vec<Series> = density
                 .into_iter()
-                .map(|(init, style, _, logs)| {
+                .map(|(init, style, _, logs, _)| {
                     let mut c = vec![0usize; BINS];
                     for x in logs.iter().filter(|&&x| x >= lo) {
                         c[(((x - lo) / w) as usize).min(BINS - 1)] += 1;
@@ -147,6 +177,7 @@ pub fn spectrum_figure(data: &ResultsData) -> Option<Figure> {
                     }
                 })
                 .collect();
+            series.extend(dashed);
             panels.push(Panel {
                 title: format!("{act}: density of log10 λ at depth {depth}"),
                 x_label: "log10 λ (λ = σ², eigenvalues of JJᵀ)".into(),
@@ -189,7 +220,7 @@ pub fn spectrum_figure(data: &ResultsData) -> Option<Figure> {
                   dashed: the free-probability prediction Σ_l (μ2/μ1² − 1 − s1) — L for linear Gaussian, \
                   0 for linear orthogonal, 2L for ReLU Gaussian, L for ReLU orthogonal, bounded for \
                   tanh orthogonal near criticality (dynamical isometry). Right: the measured density of \
-                  log10 λ at the deepest depth (spectrum.csv's saved inputs; the lowest 2% of all λ, down to round-off zeros, fall off the left edge)."
+                  log10 λ at the deepest depth (spectrum.csv's saved inputs; the lowest 2% of all λ, down to round-off zeros, fall off the left edge), dashed: the free-probability density where the law is closed-form (linear, ReLU; a ReLU net's other half of λ is exactly 0)."
             .into(),
         panels,
         legend,
