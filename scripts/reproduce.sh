@@ -3,9 +3,11 @@
 # the charts (plots/*.png, plots/*.svg) and report.html. Extra arguments go to `initlab run`
 # (e.g. --threads 2). Most experiments take under a minute on 2 cores; he2015_conv (a 12-layer
 # VGG-style conv net at 32×32), xiao2018 (conv nets to 1000 layers) and the training runs
-# he2015_train_conv and schoenholz2017 take several minutes each.
-# The per-layer tables of resnet_depth, xiao2018 and schoenholz2017 (the `widths` column repeats
-# a 200- to 1000-layer profile on every row: 350 MB for resnet_depth) are not committed
+# he2015_train_conv and schoenholz2017, hanin2018 (2048 draws per cell) and pennington2017
+# (Jacobians of width 512) take several minutes each.
+# The largest raw tables (resnet_depth's per-layer and per-block tables, the layers.csv of
+# xiao2018, hanin2018 and pennington2017, pennington2017's spectrum.csv: the `widths` column
+# repeats a long profile on every row, 350 MB for resnet_depth alone) are not committed
 # (.gitignore); this script remakes them.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -240,3 +240,67 @@ fn bad_train_input_exits_2_and_writes_nothing() {
         assert!(!d.join("out").exists(), "{to}: something was written");
     }
 }
+
+/// `[train]` with an LSUV init (issues 13 × 14): training starts from the weights LSUV
+/// rescaled, which the variance simulation measured — not from the base draw.
+#[test]
+fn lsuv_cells_train_from_their_rescaled_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = r#"
+name = "lt"
+trials = 1
+batch = 32
+[network]
+depth = 6
+width = 64
+activation = "tanh"
+[[init]]
+label = "lsuv"
+weight = { scheme = "lsuv", base = "orthogonal" }
+[train]
+steps = 4
+lr = 0.01
+batch = 32
+task = "digits"
+eval_every = 2
+"#;
+    fs::write(d.join("lt.toml"), text).unwrap();
+    ok(&initlab(
+        &["run", "lt.toml", "--out", "a", "--no-plot", "--quiet"],
+        d,
+    ));
+    // LSUV rescaled some layer, so the same run on the base alone must start elsewhere.
+    let lsuv = fs::read_to_string(d.join("a/lsuv.csv")).unwrap();
+    assert!(
+        lsuv.lines()
+            .skip(1)
+            .any(|l| l.split(',').nth(10) != Some("1")),
+        "{lsuv}"
+    );
+    let base = text.replace(
+        r#"weight = { scheme = "lsuv", base = "orthogonal" }"#,
+        r#"weight = { scheme = "orthogonal" }"#,
+    );
+    fs::write(d.join("base.toml"), base).unwrap();
+    ok(&initlab(
+        &["run", "base.toml", "--out", "b", "--no-plot", "--quiet"],
+        d,
+    ));
+    let first = |dir: &str| {
+        let t = fs::read_to_string(d.join(dir).join("train.csv")).unwrap();
+        let row: Vec<String> = t
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .map(String::from)
+            .collect();
+        row[13].parse::<f64>().unwrap() // grad_norm_first at step 0
+    };
+    let (a, b) = (first("a"), first("b"));
+    assert!(
+        a.is_finite() && b.is_finite() && (a / b - 1.0).abs() > 1e-3,
+        "{a} vs {b}"
+    );
+}

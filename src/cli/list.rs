@@ -185,6 +185,11 @@ pub fn listing() -> String {
             en.signature, en.distribution, en.variance
         );
     }
+    // Issue 13: LSUV is a scheme of experiments only (it needs a network and data).
+    let _ = writeln!(
+        s,
+        "  lsuv(base=\"orthogonal\", tol=0.1, max_iters=10)\n      in experiments only (not `weights`): the base scheme, then each layer in turn rescaled on the trial's input batch until |Var(y_l) - 1| < tol (Mishkin & Matas 2016)\n      result: Var(y_l) within tol of 1 on the data, layer by layer"
+    );
     let _ = writeln!(
         s,
         "\nPresets (weight and bias together; SPEC = name or 'preset = \"...\"'):\n"

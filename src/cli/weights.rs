@@ -129,6 +129,15 @@ impl Report {
 
 pub fn run(args: WeightsArgs) -> anyhow::Result<()> {
     let mut init = Init::parse_spec(&args.init, "--init")?;
+    if init.lsuv.is_some() {
+        return Err(bad(
+            "--init: lsuv is not a distribution of one tensor: it rescales each layer of a network until \
+             that layer's output variance on the data is 1 (Mishkin & Matas 2016), so it needs a network \
+             and an input batch; use it in an experiment ([[init]] weight = { scheme = \"lsuv\" }) and run \
+             `initlab run`, or sample its base scheme here (e.g. --init orthogonal)"
+                .to_string(),
+        ));
+    }
     let activation = match &args.activation {
         Some(text) => Some(Activation::parse(text, "--activation")?),
         None => None,

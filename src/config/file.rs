@@ -20,6 +20,8 @@ pub struct ExperimentFile {
     pub histograms: Option<HistFile>,
     /// `[train]` (issue 14): short training runs from the drawn initialization.
     pub train: Option<crate::train::config::TrainFile>,
+    /// Issue 13.
+    pub spectrum: Option<SpectrumFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,4 +58,12 @@ pub struct NetworkFile {
 pub struct HistFile {
     pub layers: Value,
     pub bins: Option<Value>,
+}
+
+/// `[spectrum]` (issue 13).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpectrumFile {
+    pub inputs: Option<Value>,
+    pub saved_inputs: Option<Value>,
 }

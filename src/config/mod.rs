@@ -4,6 +4,7 @@
 mod file;
 pub mod network;
 pub mod resolved;
+pub mod spectrum;
 
 pub use network::{Arch, ConvKeys, Kind, NetworkKeys, ResnetArch, Sizes};
 
@@ -94,6 +95,8 @@ pub struct Experiment {
     pub histograms: Option<Histograms>,
     /// `[train]`: short training runs from each cell-trial's initialization (none: no training).
     pub train: Option<crate::train::TrainConfig>,
+    /// `[spectrum]` (issue 13): Jacobian singular values.
+    pub spectrum: Option<spectrum::Spectrum>,
 }
 
 /// One point of the sweep.
@@ -252,6 +255,7 @@ impl Experiment {
             let init = Init::from_entry(entry, &where_)?;
             check_recipe(&init, &keys, batch, &where_)?;
             check_init_fits(&init, &keys, &where_)?;
+            check_lsuv(&init, &keys, input, &where_)?; // issue 13
             let label = label.unwrap_or_else(|| init.canonical());
             inits.push(LabeledInit { label, init });
         }
@@ -316,8 +320,13 @@ impl Experiment {
                 Some(cfg)
             }
         };
+        let spectrum = match &raw.spectrum {
+            None => None,
+            Some(f) => Some(spectrum::parse(f, &keys, batch, &at)?),
+        };
 
         Ok(Experiment {
+            spectrum,
             name,
             description: raw.description.unwrap_or_default(),
             seed,
@@ -408,6 +417,25 @@ fn check_recipe(init: &Init, keys: &NetworkKeys, batch: usize, at: &str) -> anyh
     }
     if let Some(Some(NormKind::Batch)) = r.norm {
         check_batchnorm(keys, batch, &format!("{at}.norm"))?;
+    }
+    Ok(())
+}
+
+/// LSUV (issue 13) rescales a chain's layers on the input batch: no residual blocks, and an
+/// input that is not identically zero (else every layer's output variance is 0).
+fn check_lsuv(init: &Init, keys: &NetworkKeys, input: DataDist, at: &str) -> anyhow::Result<()> {
+    if init.lsuv.is_none() {
+        return Ok(());
+    }
+    if keys.resnet.is_some() {
+        return Err(bad(format!(
+            "{at}.weight: scheme 'lsuv' rescales a chain of layers; it supports kind = mlp, conv1d, conv2d, not resnet"
+        )));
+    }
+    if input.std == 0.0 {
+        return Err(bad(format!(
+            "{at}.weight: scheme 'lsuv' needs data: with input.std = 0 every layer's output variance is 0 (layer 1 first), which no rescaling brings to 1"
+        )));
     }
     Ok(())
 }

@@ -112,7 +112,11 @@ impl Experiment {
                         t.insert("preset".into(), Value::String(p.into()));
                     }
                     None => {
-                        t.insert("weight".into(), Value::Table(li.init.weight.to_table()));
+                        let w = match &li.init.lsuv {
+                            Some(l) => l.to_table(&li.init.weight),
+                            None => li.init.weight.to_table(),
+                        };
+                        t.insert("weight".into(), Value::Table(w));
                     }
                 }
                 let preset_bias = li
@@ -155,6 +159,9 @@ impl Experiment {
             .collect();
         root.insert("init".into(), Value::Array(inits));
 
+        if let Some(s) = &self.spectrum {
+            root.insert("spectrum".into(), Value::Table(s.to_table()));
+        }
         if let Some(h) = &self.histograms {
             let mut t = Table::new();
             t.insert("layers".into(), ints(&h.layers));

@@ -15,6 +15,7 @@ pub mod fans;
 pub mod gain;
 #[cfg(test)]
 pub(crate) mod ks;
+pub mod lsuv;
 pub mod orthogonal;
 #[cfg(test)]
 mod parity_tests;
@@ -121,6 +122,8 @@ pub struct Init {
     pub bias: BiasInit,
     pub preset: Option<&'static str>,
     pub recipe: recipe::Recipe,
+    /// LSUV over the weight scheme as its base (issue 13; [`lsuv`]).
+    pub lsuv: Option<lsuv::Lsuv>,
 }
 
 /// Every name `preset =` takes: the framework presets and the residual-net recipes.
@@ -194,6 +197,7 @@ impl Init {
                         bias: zeros,
                         preset: Some(kind.name()),
                         recipe: recipe::Recipe::named(kind),
+                        lsuv: None,
                     });
                 }
                 return Err(bad(format!(
@@ -207,6 +211,7 @@ impl Init {
             bias,
             preset: Some(preset),
             recipe: recipe::Recipe::default(),
+            lsuv: None,
         })
     }
 
@@ -217,7 +222,19 @@ impl Init {
             bias: BiasInit::Scheme(Scheme::Zeros),
             preset: None,
             recipe: recipe::Recipe::default(),
+            lsuv: None,
         }
+    }
+
+    /// A weight given as a TOML value: a scheme, or `{ scheme = "lsuv", ... }` over its base.
+    fn from_weight_value(v: &Value, at: &str) -> anyhow::Result<Init> {
+        if let Some(t) = lsuv_table(v) {
+            let (base, l) = lsuv::parse(t, at)?;
+            let mut init = Init::from_scheme(base);
+            init.lsuv = Some(l);
+            return Ok(init);
+        }
+        Ok(Init::from_scheme(scheme_from_value(v, at)?))
     }
 
     /// Canonical description: identical text ⇔ identical numbers.
@@ -238,7 +255,10 @@ impl Init {
         for (k, v) in self.recipe.overrides() {
             text.push_str(&format!(" + {k}={v}"));
         }
-        text
+        match &self.lsuv {
+            Some(l) => l.canonical(&text),
+            None => text,
+        }
     }
 
     /// Parse a command-line SPEC: a bare scheme or preset name, or an inline-table body
@@ -249,7 +269,7 @@ impl Init {
             if all_presets().contains(&t) {
                 return Init::preset(t, at);
             }
-            if !SCHEMES.contains(&t) {
+            if !SCHEMES.contains(&t) && t != "lsuv" {
                 let all: Vec<&str> = SCHEMES.iter().copied().chain(all_presets()).collect();
                 return Err(bad(format!(
                     "{at}: {}",
@@ -267,7 +287,7 @@ impl Init {
             }
             return Init::preset(&name, at);
         }
-        Ok(Init::from_scheme(scheme_from_table(table, at)?))
+        Init::from_weight_value(&Value::Table(table), at)
     }
 
     /// Parse the `weight = ...`/`bias = ...`/`preset = ...` keys of an `[[init]]` entry
@@ -294,7 +314,7 @@ impl Init {
                 &expect_str(&p, &format!("{at}.preset"), "preset", &all_presets())?,
                 &format!("{at}.preset"),
             )?,
-            (None, Some(w)) => Init::from_scheme(scheme_from_value(&w, &format!("{at}.weight"))?),
+            (None, Some(w)) => Init::from_weight_value(&w, &format!("{at}.weight"))?,
             (None, None) => {
                 return Err(bad(format!(
                     "{at}: needs 'weight = {{ scheme = ... }}' or 'preset = ...'; presets: {}",
@@ -385,6 +405,19 @@ impl Init {
         self.weight
             .check_shape(shape)
             .map_err(|e| bad(format!("{at}: {}: {e}", self.weight.name())))
+    }
+}
+
+/// `Some(the table without 'scheme')` when `v` is `"lsuv"` or `{ scheme = "lsuv", ... }`.
+fn lsuv_table(v: &Value) -> Option<Table> {
+    match v {
+        Value::String(s) if s == "lsuv" => Some(Table::new()),
+        Value::Table(t) if t.get("scheme").and_then(|s| s.as_str()) == Some("lsuv") => {
+            let mut t = t.clone();
+            t.remove("scheme");
+            Some(t)
+        }
+        _ => None,
     }
 }
 

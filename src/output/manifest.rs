@@ -94,7 +94,11 @@ pub fn cell_hash(exp: &Experiment, cell: &Cell) -> String {
     // [train] (issue 14): every training key changes trained numbers; absent, the hash is
     // the one of before.
     let train = exp.train.as_ref().map(|t| t.canonical());
-    let parts: Vec<String> = parts.into_iter().chain(train).collect();
+    let mut parts: Vec<String> = parts.into_iter().chain(train).collect();
+    // Issue 13: the Jacobian inputs change the cell's numbers (spectra, cells.csv moments).
+    if let Some(s) = &exp.spectrum {
+        parts.push(format!("{s:?}"));
+    }
     let refs: Vec<&str> = parts.iter().map(|s| s.as_str()).collect();
     short_hex(&digest(&refs))
 }

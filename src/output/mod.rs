@@ -2,6 +2,7 @@
 //! file replaced atomically.
 
 pub mod atomic;
+pub mod beyond;
 pub mod manifest;
 pub mod run_dir;
 pub mod tables;
@@ -48,6 +49,27 @@ pub fn write_results(
         Some(_) => write_atomic(&train, &tables::train_csv(exp, results)?)?,
         None if train.exists() => std::fs::remove_file(&train)?,
         None => {}
+    }
+    // ---- issue 13: lsuv.csv when the sweep has LSUV cells ----
+    let lsuv = dir.join("lsuv.csv");
+    if beyond::has_lsuv(results) {
+        write_atomic(&lsuv, &beyond::lsuv_csv(exp, results)?)?;
+    } else if lsuv.exists() {
+        std::fs::remove_file(&lsuv)?;
+    }
+    for (name, bytes) in [
+        (
+            "spectrum.csv",
+            beyond::spectrum_csv as fn(&Experiment, &[CellResult]) -> anyhow::Result<Vec<u8>>,
+        ),
+        ("spectrum_theory.csv", beyond::spectrum_theory_csv),
+    ] {
+        let path = dir.join(name);
+        if exp.spectrum.is_some() {
+            write_atomic(&path, &bytes(exp, results)?)?;
+        } else if path.exists() {
+            std::fs::remove_file(&path)?;
+        }
     }
     let hist = dir.join("hist.csv");
     match &exp.histograms {

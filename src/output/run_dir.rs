@@ -23,6 +23,9 @@ pub const FINAL_FILES: &[&str] = &[
     "blocks.csv",
     "blocks_summary.csv",
     "train.csv",
+    "lsuv.csv",
+    "spectrum.csv",
+    "spectrum_theory.csv",
 ];
 
 /// This process's peak resident set size (VmHWM), where /proc tells it.

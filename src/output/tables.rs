@@ -58,6 +58,16 @@ pub const CELLS_HEADER: &[&str] = &[
     "overflow_trials",
 ];
 
+/// `cells.csv`'s header: [`CELLS_HEADER`], then the columns appended by later issues.
+/// `cells.csv`'s header without `[train]`: the contract's columns through `widths`, issue 16's
+/// log10 spreads and range exits, then issue 13's block. With `[train]`, `diverged_runs` follows.
+pub fn cells_header() -> Vec<&'static str> {
+    let mut h = CELLS_HEADER.to_vec();
+    // ---- issue 13: fluctuations and LSUV ----
+    h.extend(crate::sweep::beyond::CELLS_COLUMNS);
+    h
+}
+
 pub const BLOCKS_HEADER: &[&str] = &[
     "experiment",
     "network",
@@ -212,7 +222,7 @@ fn spread(s: &Spread) -> [String; 4] {
 
 /// The cell columns every table starts with; `network` is the architecture's label (`mlp`,
 /// `conv2d(kernel=3 padding=zeros image=32x32)`).
-fn cell_prefix(exp: &Experiment, r: &CellResult) -> Vec<String> {
+pub(crate) fn cell_prefix(exp: &Experiment, r: &CellResult) -> Vec<String> {
     let c = &r.cell;
     vec![
         exp.name.clone(),
@@ -294,7 +304,7 @@ pub fn summary_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<V
 
 pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
     // [train] (issue 14): `diverged_runs` appended last, only when the experiment trains.
-    let mut header: Vec<&str> = CELLS_HEADER.to_vec();
+    let mut header: Vec<&str> = cells_header();
     if exp.train.is_some() {
         header.push("diverged_runs");
     }
@@ -319,6 +329,8 @@ pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec
         }
         row.push(s.underflow_trials.to_string());
         row.push(s.overflow_trials.to_string());
+        // ---- issue 13: fluctuations, LSUV and Jacobian moments ----
+        row.extend(r.beyond_cells(exp));
         if exp.train.is_some() {
             row.push(r.diverged_runs().to_string());
         }

@@ -80,6 +80,9 @@ pub const FIGURE_NAMES: &[&str] = &[
     "spp",
     "train_curves",
     "trainability",
+    // issue 13
+    "fluctuations",
+    "jacobian_spectrum",
 ];
 
 fn legend_for_inits(
@@ -625,6 +628,9 @@ pub fn build_figures(data: &ResultsData) -> Vec<Figure> {
     figs.extend(super::spp::spp_figure(data));
     // [train] (issue 14): loss curves from train.csv (a malformed file is reported by `plot`).
     figs.extend(super::train::curves_figure(&data.dir).ok().flatten());
+    // ---- issue 13 ----
+    figs.extend(super::fluct::fluct_figure(data));
+    figs.extend(super::spectrum::spectrum_figure(data));
     // A chart with nothing to show (across_depth when every panel is a single width profile).
     figs.retain(|f| !f.panels.is_empty());
     figs

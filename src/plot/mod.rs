@@ -3,10 +3,12 @@
 //! PNG and SVG under `RESULTS_DIR/plots/`.
 
 pub mod figure;
+pub mod fluct;
 pub mod heatmap;
 pub mod phase;
 pub mod read;
 pub mod render;
+pub mod spectrum;
 pub mod spp;
 pub mod style;
 pub mod train;

@@ -673,6 +673,48 @@ pub fn read_results(dir: &Path) -> anyhow::Result<ResultsData> {
     })
 }
 
+// ---- issue 13: extra cells.csv columns by name ----
+
+/// One `cells.csv` row's key, trials, and the values of the asked columns (`None` for an
+/// empty field or a column the file lacks: folders written before the column existed).
+pub type CellColumns = (CellKey, usize, Vec<Option<f64>>);
+
+/// Read the named numeric columns of `cells.csv` beside each row's key and trial count.
+pub fn read_cell_columns(path: &Path, cols: &[&str]) -> anyhow::Result<Vec<CellColumns>> {
+    let mut required = KEY_COLUMNS.to_vec();
+    required.push("trials");
+    let t = Table::read(path, &required)?;
+    t.parse(|r| {
+        let values = cols
+            .iter()
+            .map(|c| {
+                if r.table.columns.contains_key(*c) {
+                    r.opt(c)
+                } else {
+                    Ok(None)
+                }
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok((r.key()?, r.size("trials")?, values))
+    })
+}
+
+/// `spectrum.csv`: each row's key and singular value (issue 13).
+pub fn read_spectrum(path: &Path) -> anyhow::Result<Vec<(CellKey, f64)>> {
+    let mut required = KEY_COLUMNS.to_vec();
+    required.push("singular_value");
+    let t = Table::read(path, &required)?;
+    t.parse(|r| Ok((r.key()?, r.num("singular_value")?)))
+}
+
+/// `spectrum_theory.csv`: each row's key, log10 λ and density (issue 13).
+pub fn read_spectrum_theory(path: &Path) -> anyhow::Result<Vec<(CellKey, f64, f64)>> {
+    let mut required = KEY_COLUMNS.to_vec();
+    required.extend(["log10_lambda", "density"]);
+    let t = Table::read(path, &required)?;
+    t.parse(|r| Ok((r.key()?, r.num("log10_lambda")?, r.num("density")?)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

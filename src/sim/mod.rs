@@ -15,9 +15,12 @@
 pub mod bench;
 pub mod data;
 pub mod exec;
+pub mod fluct;
 pub mod kernels;
 pub mod layers;
+pub mod lsuv;
 pub mod params;
+pub mod spectrum;
 pub mod stats;
 
 pub use data::{input_batch, output_gradient};
@@ -32,6 +35,7 @@ use crate::real::Real;
 use exec::Probe;
 use ndarray::Array2;
 use stats::moments;
+use std::rc::Rc;
 
 /// Everything that determines one cell-trial's numbers.
 #[derive(Debug, Clone)]
@@ -46,6 +50,8 @@ pub struct TrialSpec<'a> {
     pub trial: usize,
     /// Taps (1-based) whose activations and gradients are returned whole (for histograms).
     pub capture: &'a [usize],
+    /// `[spectrum]` (issue 13): Jacobians at the first rows of the batch.
+    pub spectrum: Option<crate::config::spectrum::Spectrum>,
 }
 
 /// Per-tap statistics (the `layers.csv` row, less the cell columns).
@@ -92,6 +98,21 @@ pub struct TrialResult {
     pub captures: Vec<Capture>,
     /// `train.csv` rows of this trial (every learning rate; empty without `[train]`).
     pub train: Vec<crate::train::TrainRow>,
+    // ---- issue 13: fluctuations, LSUV, Jacobian spectra ----
+    /// Statistics of r = q_L/q_0 over this trial's input rows ([`fluct`]).
+    pub fluct: fluct::Fluct,
+    /// Per tap, what LSUV did (empty unless the init is LSUV).
+    pub lsuv: Vec<lsuv::LsuvLayer>,
+    /// Why the trial could not run (LSUV met a layer of output variance 0); the sweep stops
+    /// with this as bad input.
+    pub failure: Option<String>,
+    /// Squared singular values of the Jacobians at all `[spectrum] inputs` rows, pooled.
+    pub jac: fluct::Acc,
+    /// Per Jacobian, Var[λ]/E[λ]² of its own λ = σ² (free of the scale's fluctuation between
+    /// inputs and draws), over all `[spectrum] inputs` rows.
+    pub jac_nvar: fluct::Acc,
+    /// Singular values (largest first) of the Jacobians at the first `saved_inputs` rows.
+    pub spectrum: Vec<Vec<f64>>,
 }
 
 /// The probe of a trial: pooled moments of y_l (the weighted layer's output), x_l (the
@@ -106,6 +127,9 @@ struct TapStats<'a> {
     blocks: Vec<BlockStats>,
     capture: &'a [usize],
     captures: Vec<Capture>,
+    /// The last tap's weighted node and its per-sample entries; q_L per input row of y_L.
+    last: Option<(usize, usize)>,
+    q_last: Vec<f64>,
 }
 
 impl<'a> TapStats<'a> {
@@ -163,6 +187,10 @@ impl<'a> TapStats<'a> {
             blocks,
             capture,
             captures,
+            last: taps
+                .last()
+                .map(|t| (t.node, t.output.channels * t.output.positions())),
+            q_last: Vec::new(),
         };
         // A tap with no activation after it: x_l = y_l.
         for (t, tap) in taps.iter().enumerate() {
@@ -186,6 +214,11 @@ impl<T: Real> Probe<T> for TapStats<'_> {
             let r = &mut self.blocks[b];
             r.avg_channel_sq_mean = cm.avg_sq_mean;
             r.avg_channel_var = cm.avg_var;
+        }
+        if let Some((last, per_sample)) = self.last {
+            if node == last {
+                self.q_last = fluct::row_sq_means(data.iter().map(|v| v.f64()), per_sample);
+            }
         }
         if let Some(t) = self.weighted[node] {
             let m = moments(data);
@@ -310,17 +343,76 @@ fn simulate_with<T: Real>(
         spec.trial,
     );
     let mut probe = TapStats::new(net, &taps, spec.capture);
+    // ---- issue 13: LSUV scales the base weights, per tap, on this trial's input ----
+    let mut lsuv_rows = Vec::new();
+    if let Some(cfg) = &spec.init.lsuv {
+        let mut base = |tap: usize| weights.get(&taps[tap - 1], false);
+        match lsuv::lsuv(net, spec.activation, &x0, &mut base, cfg) {
+            Ok(rows) => lsuv_rows = rows,
+            Err(e) => {
+                return TrialResult {
+                    layers: probe.stats,
+                    blocks: probe.blocks,
+                    captures: Vec::new(),
+                    train: Vec::new(),
+                    fluct: fluct::Fluct::default(),
+                    lsuv: Vec::new(),
+                    failure: Some(e),
+                    jac: fluct::Acc::default(),
+                    jac_nvar: fluct::Acc::default(),
+                    spectrum: Vec::new(),
+                }
+            }
+        }
+    }
+    let scales: Vec<f64> = lsuv_rows.iter().map(|r| r.scale).collect();
+    let get = |w: &mut WeightCache<T>, node: usize, release: bool| {
+        let t = tap_of_node[node];
+        let p = w.get(&taps[t], release);
+        match scales.get(t) {
+            Some(&s) => Rc::new(lsuv::scaled(&p, s)),
+            None => p,
+        }
+    };
     let tape = {
-        let mut gen = |node: usize| weights.get(&taps[tap_of_node[node]], false);
+        let mut gen = |node: usize| get(weights, node, false);
         exec::forward(net, spec.activation, &x0, &mut gen, &mut probe)
     };
-    let mut gen = |node: usize| weights.get(&taps[tap_of_node[node]], last);
+    // ---- issue 13: Jacobian spectra at the first rows of the batch ----
+    let (mut jac, mut spectra) = (fluct::Acc::default(), Vec::new());
+    let mut nvars = Vec::new();
+    if let Some(sp) = &spec.spectrum {
+        let mut gen = |node: usize| get(weights, node, false);
+        for a in 0..sp.inputs {
+            let row: Vec<f64> = x0.row(a).iter().map(|v| v.f64()).collect();
+            let j = spectrum::jacobian(net, spec.activation, &row, &mut gen);
+            let sv = spectrum::singular_values(&j);
+            let sq: Vec<f64> = sv.iter().map(|s| s * s).collect();
+            let one = fluct::Acc::of(&sq);
+            nvars.push(one.var() / (one.mean * one.mean));
+            jac = jac.merge(one);
+            if a < sp.saved_inputs {
+                spectra.push(sv);
+            }
+        }
+    }
+    let mut gen = |node: usize| get(weights, node, last);
     exec::backward(net, spec.activation, &x0, tape, &g, &mut gen, &mut probe);
+    let q0 = fluct::row_sq_means(
+        x0.iter().map(|v| v.f64()),
+        net.input.channels * net.input.positions(),
+    );
     TrialResult {
         layers: probe.stats,
         blocks: probe.blocks,
         captures: probe.captures,
         train: Vec::new(),
+        fluct: fluct::Fluct::of(&q0, &probe.q_last),
+        lsuv: lsuv_rows,
+        failure: None,
+        jac,
+        jac_nvar: fluct::Acc::of(&nvars),
+        spectrum: spectra,
     }
 }
 
@@ -354,6 +446,7 @@ mod tests {
             output_grad: DataDist::STANDARD,
             trial: 1,
             capture: &[2],
+            spectrum: None,
         };
         let specs = [
             spec(Activation::Relu, &nets[0]),
@@ -571,6 +664,7 @@ mod tests {
                 output_grad: DataDist::STANDARD,
                 trial: 0,
                 capture: &[],
+                spectrum: None,
             };
             let runs: Vec<String> = [1, 2, 3]
                 .iter()

@@ -4,6 +4,7 @@
 //! count, the grouping, or the order jobs finish.
 
 pub mod aggregate;
+pub mod beyond;
 pub mod jobs;
 pub mod memory;
 pub mod shard;
@@ -27,6 +28,7 @@ fn train_trial(
     network: &crate::arch::network::Network,
     trial: usize,
     cfg: &crate::train::TrainConfig,
+    lsuv_scales: &[f64],
 ) -> Vec<crate::train::TrainRow> {
     let spec = crate::train::TrainSpec {
         seed: exp.seed,
@@ -35,6 +37,7 @@ fn train_trial(
         network,
         trial,
         cfg,
+        lsuv_scales,
     };
     match exp.dtype {
         Dtype::F32 => crate::train::train::<f32>(&spec),
@@ -134,6 +137,7 @@ pub fn run_cells(
                         output_grad: exp.output_grad,
                         trial,
                         capture: &capture,
+                        spectrum: exp.spectrum,
                     }
                 })
                 .collect();
@@ -146,10 +150,28 @@ pub fn run_cells(
                 group.iter().zip(&networks).zip(results)
             {
                 let cell = &cells[c];
+                // ---- issue 13: a trial LSUV could not initialize is bad input ----
+                if let Some(why) = &r.failure {
+                    stop.store(true, Ordering::Relaxed);
+                    failure
+                        .lock()
+                        .expect("no poisoned lock")
+                        .get_or_insert_with(|| {
+                            crate::error::bad(format!(
+                            "{}: init '{}' with activation {} and widths {}, trial {trial}: {why}",
+                            exp.name,
+                            cell.init.label,
+                            cell.activation.label(),
+                            cell.widths_label()
+                        ))
+                        });
+                    continue;
+                }
                 // [train] (issue 14): train from this trial's initialization.
                 if let Some(cfg) = &exp.train {
                     let start = std::time::Instant::now();
-                    r.train = train_trial(exp, cell, network, trial, cfg);
+                    let scales: Vec<f64> = r.lsuv.iter().map(|u| u.scale).collect();
+                    r.train = train_trial(exp, cell, network, trial, cfg, &scales);
                     secs += start.elapsed().as_secs_f64();
                 }
                 pending[c].lock().expect("no poisoned lock")[trial] = Some((r, secs, weight_secs));

@@ -9,6 +9,10 @@
 //! B,<trial>,<block>,<avg_channel_sq_mean>,<avg_channel_var>,<branch_avg_channel_var>,<grad_var>
 //! H,<layer>,<act|grad>,<bin_lo>,<bin_hi>,<count>
 //! T,<trial>,<lr>,<step>,<train_loss>,<test_loss>,<test_accuracy>,<grad_norm_first>,<grad_norm_last>
+//! F,<trial>,<n>,<mean ln r>,<M2 ln r>,<mean r>,<M2 r>        (issue 13: r = q_L/q_0 per row)
+//! U,<trial>,<layer>,<iterations>,<scale>,<var>,<converged 0|1>  (issue 13: LSUV)
+//! S,<trial>,<n>,<mean σ²>,<M2 σ²>,<J count>,<mean nvar>,<M2 nvar> (issue 13: Jacobian moments)
+//! V,<trial>,<input>,<σ_1 σ_2 … (space-separated)>               (issue 13: saved spectra)
 //! end <number of L and H lines>
 //! ```
 //! Cell labels are not stored: the rows get their labels from the experiment that reads them,
@@ -17,12 +21,14 @@
 use crate::config::Cell;
 use crate::error::bad;
 use crate::output::tables::num;
+use crate::sim::fluct::{Acc, Fluct};
+use crate::sim::lsuv::LsuvLayer;
 use crate::sim::{BlockStats, LayerStats, TrialResult};
 use crate::sweep::aggregate::{CellResult, HistRow};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &str = "initlab-part";
-const FORMAT: &str = "3";
+const FORMAT: &str = "4";
 
 /// The folder of part files inside a results folder.
 pub fn parts_dir(results: &Path) -> PathBuf {
@@ -88,6 +94,45 @@ pub fn encode(version: &str, hash: &str, r: &CellResult) -> String {
             out.push_str(&format!("T,{t},{},{},{}\n", num(x.lr), x.step, f.join(",")));
             n += 1;
         }
+        // ---- issue 13 ----
+        let f = &tr.fluct;
+        out.push_str(&format!(
+            "F,{t},{},{},{},{},{}\n",
+            f.log.n,
+            num(f.log.mean),
+            num(f.log.m2),
+            num(f.ratio.mean),
+            num(f.ratio.m2)
+        ));
+        n += 1;
+        if tr.jac.n > 0 {
+            out.push_str(&format!(
+                "S,{t},{},{},{},{},{},{}\n",
+                tr.jac.n,
+                num(tr.jac.mean),
+                num(tr.jac.m2),
+                tr.jac_nvar.n,
+                num(tr.jac_nvar.mean),
+                num(tr.jac_nvar.m2)
+            ));
+            n += 1;
+        }
+        for (a, sv) in tr.spectrum.iter().enumerate() {
+            let v: Vec<String> = sv.iter().map(|&x| num(x)).collect();
+            out.push_str(&format!("V,{t},{a},{}\n", v.join(" ")));
+            n += 1;
+        }
+        for u in &tr.lsuv {
+            out.push_str(&format!(
+                "U,{t},{},{},{},{},{}\n",
+                u.layer,
+                u.iterations,
+                num(u.scale),
+                num(u.var),
+                u8::from(u.converged)
+            ));
+            n += 1;
+        }
     }
     for h in &r.hist {
         out.push_str(&format!(
@@ -148,6 +193,10 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
     let mut blocks: Vec<Vec<BlockStats>> = vec![Vec::new(); trials];
     let mut train: Vec<Vec<crate::train::TrainRow>> = vec![Vec::new(); trials];
     let mut hist = Vec::new();
+    let mut flucts: Vec<Fluct> = vec![Fluct::default(); trials];
+    let mut lsuvs: Vec<Vec<LsuvLayer>> = vec![Vec::new(); trials];
+    let mut jacs: Vec<(Acc, Acc)> = vec![(Acc::default(), Acc::default()); trials];
+    let mut spectra: Vec<Vec<Vec<f64>>> = vec![Vec::new(); trials];
     let mut records = 0usize;
     let mut ended = false;
     for (i, line) in lines {
@@ -247,6 +296,68 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
                     count: u(5)? as u64,
                 });
             }
+            Some(&"F") if f.len() == 7 => {
+                let n = u(2)? as u64;
+                let slot = flucts
+                    .get_mut(u(1)?)
+                    .ok_or_else(|| err(ln, "trial index out of range"))?;
+                *slot = Fluct {
+                    log: Acc {
+                        n,
+                        mean: p(3)?,
+                        m2: p(4)?,
+                    },
+                    ratio: Acc {
+                        n,
+                        mean: p(5)?,
+                        m2: p(6)?,
+                    },
+                };
+            }
+            Some(&"U") if f.len() == 7 => {
+                let row = LsuvLayer {
+                    layer: u(2)?,
+                    iterations: u(3)?,
+                    scale: p(4)?,
+                    var: p(5)?,
+                    converged: u(6)? == 1,
+                };
+                lsuvs
+                    .get_mut(u(1)?)
+                    .ok_or_else(|| err(ln, "trial index out of range"))?
+                    .push(row);
+            }
+            Some(&"S") if f.len() == 8 => {
+                let acc = (
+                    Acc {
+                        n: u(2)? as u64,
+                        mean: p(3)?,
+                        m2: p(4)?,
+                    },
+                    Acc {
+                        n: u(5)? as u64,
+                        mean: p(6)?,
+                        m2: p(7)?,
+                    },
+                );
+                *jacs
+                    .get_mut(u(1)?)
+                    .ok_or_else(|| err(ln, "trial index out of range"))? = acc;
+            }
+            Some(&"V") if f.len() == 4 => {
+                let sv = f[3]
+                    .split(' ')
+                    .map(|x| x.parse::<f64>())
+                    .collect::<Result<Vec<f64>, _>>()
+                    .map_err(|_| err(ln, "field 4 is not a list of numbers"))?;
+                let slot = spectra
+                    .get_mut(u(1)?)
+                    .ok_or_else(|| err(ln, "trial index out of range"))?;
+                if u(2)? != slot.len() {
+                    return Err(err(ln, "spectra out of order"));
+                }
+                slot.push(sv);
+            }
             _ => return Err(err(ln, "unrecognised record")),
         }
         records += 1;
@@ -263,12 +374,23 @@ pub fn decode(text: &str, cell: &Cell, path: &Path) -> anyhow::Result<CellResult
             .into_iter()
             .zip(blocks)
             .zip(train)
-            .map(|((l, b), x)| TrialResult {
-                layers: l,
-                blocks: b,
-                captures: Vec::new(),
-                train: x,
-            })
+            .zip(flucts)
+            .zip(lsuvs)
+            .zip(jacs.into_iter().zip(spectra))
+            .map(
+                |(((((l, b), train), fluct), lsuv), ((jac, jac_nvar), spectrum))| TrialResult {
+                    layers: l,
+                    blocks: b,
+                    captures: Vec::new(),
+                    train,
+                    fluct,
+                    lsuv,
+                    failure: None,
+                    jac,
+                    jac_nvar,
+                    spectrum,
+                },
+            )
             .collect(),
         hist,
         seconds,

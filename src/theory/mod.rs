@@ -18,12 +18,14 @@
 //! `dirac`) and weights with a non-zero mean (see [`recursion::layer_init`]).
 
 pub mod blocks;
+pub mod fluct;
 pub mod gain;
 pub mod gaussian;
 pub mod meanfield;
 pub mod phase;
 pub mod quadrature;
 pub mod recursion;
+pub mod spectrum;
 
 #[cfg(test)]
 mod tests;
@@ -36,6 +38,9 @@ use crate::config::{Cell, Experiment};
 /// The per-layer predictions for one cell of `exp` (its network, init, activation, input and
 /// output-gradient distributions), or why no theory applies.
 pub fn cell_predictions(exp: &Experiment, cell: &Cell) -> Result<Vec<LayerPrediction>, String> {
+    if cell.init.init.lsuv.is_some() {
+        return Err("LSUV's scales come from the data, not from a formula".into());
+    }
     recursion::predict(
         cell.activation,
         &cell.init.init,

@@ -452,6 +452,7 @@ fn sim_agreement(act: Activation, init: &Init, input: DataDist, grad: DataDist) 
                 output_grad: grad,
                 trial,
                 capture: &[],
+                spectrum: None,
             })
         })
         .collect();
@@ -618,13 +619,18 @@ weight = "ones"
     let cells_csv =
         String::from_utf8(crate::output::tables::cells_csv(&exp, &results).unwrap()).unwrap();
     let header = cells_csv.lines().next().unwrap();
+    // Later issues append their columns after `widths`.
     assert!(
         header.contains(",nonfinite_layers,theory_max_abs_log10,widths,"),
         "{header}"
     );
     for line in cells_csv.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
-        assert_eq!(f.len(), crate::output::tables::CELLS_HEADER.len(), "{line}");
+        assert_eq!(
+            f.len(),
+            crate::output::tables::cells_header().len(),
+            "{line}"
+        );
         let empty = [f[10], f[11], f[13]].iter().all(|x| x.is_empty());
         let full = [f[10], f[11], f[13]]
             .iter()

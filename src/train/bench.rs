@@ -34,6 +34,7 @@ fn time_train(exp: &Experiment, cfg: &TrainConfig, steps: usize) -> f64 {
         network: &net,
         trial: 0,
         cfg: &cfg,
+        lsuv_scales: &[],
     };
     let t = Instant::now();
     match exp.dtype {
@@ -58,6 +59,7 @@ pub fn step_cost(exp: &Experiment, reps: usize) -> Option<StepCost> {
         output_grad: exp.output_grad,
         trial: 0,
         capture: &[],
+        spectrum: None,
     };
     let fb = (0..reps.max(1))
         .map(|_| {

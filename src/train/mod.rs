@@ -72,6 +72,9 @@ pub struct TrainSpec<'a> {
     pub network: &'a Network,
     pub trial: usize,
     pub cfg: &'a TrainConfig,
+    /// LSUV's final scale per tap (issue 13; empty unless the init is LSUV): training starts
+    /// from the rescaled weights the variance simulation measured, not from the base draw.
+    pub lsuv_scales: &'a [f64],
 }
 
 /// The readout V (outputs × features: the flattened output) and c drawn from the cell's init on their own stream
@@ -329,8 +332,12 @@ pub fn train_on<T: Real>(spec: &TrainSpec, data: &Dataset) -> Vec<TrainRow> {
     }
     let params: Vec<Rc<Params<T>>> = taps
         .iter()
-        .map(|tap| {
+        .enumerate()
+        .map(|(t, tap)| {
             let mut p = layer_params::<T>(spec.seed, spec.init, tap, spec.trial);
+            if let Some(&s) = spec.lsuv_scales.get(t) {
+                p = crate::sim::lsuv::scaled(&p, s);
+            }
             p.ws = None;
             Rc::new(p)
         })

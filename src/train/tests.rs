@@ -78,6 +78,7 @@ fn training_step_matches_finite_differences() {
                 network: net,
                 trial: 1,
                 cfg: &c,
+                lsuv_scales: &[],
             };
             let data = task.dataset(3, &net.input);
             let idx = [0usize, 3, 5, 7, 11];
@@ -233,6 +234,7 @@ fn linear_teacher_student_reaches_least_squares() {
         network: &net,
         trial: 0,
         cfg: &c,
+        lsuv_scales: &[],
     };
     let data = task.dataset(7, &net.input);
     let rows = train_on::<f64>(&spec, &data);
@@ -279,6 +281,7 @@ fn he_mlp_learns_digits_deterministically() {
         network: &net,
         trial: 0,
         cfg: &c,
+        lsuv_scales: &[],
     };
     let runs: Vec<Vec<TrainRow>> = [1, 3]
         .iter()
@@ -317,9 +320,43 @@ fn divergence_is_recorded_not_fatal() {
         network: &net,
         trial: 0,
         cfg: &c,
+        lsuv_scales: &[],
     };
     let rows = train::<f32>(&spec);
     let last = rows.last().unwrap();
     assert!(last.diverged(), "{rows:?}");
     assert!(rows[..rows.len() - 1].iter().all(|r| !r.diverged()));
+}
+
+/// LSUV's per-tap scales (issue 13) are where training starts: unit scales change no bit, a
+/// scale of 2 on the first layer changes the first step's loss.
+#[test]
+fn lsuv_scales_set_the_starting_weights() {
+    let net = mlp(&[64, 32, 32], true);
+    let init = Init::parse_spec("orthogonal", "t").unwrap();
+    let c = TrainConfig {
+        steps: 2,
+        lrs: vec![0.01],
+        optimizer: Optimizer::Sgd,
+        batch: 16,
+        task: Task::Digits,
+        eval_every: 1,
+    };
+    let run = |scales: &[f64]| {
+        let spec = TrainSpec {
+            seed: 5,
+            activation: Activation::Tanh,
+            init: &init,
+            network: &net,
+            trial: 0,
+            cfg: &c,
+            lsuv_scales: scales,
+        };
+        train::<f64>(&spec)
+    };
+    let plain = run(&[]);
+    assert_eq!(run(&[1.0, 1.0]), plain);
+    let scaled = run(&[2.0, 1.0]);
+    assert_ne!(scaled[0].train_loss, plain[0].train_loss);
+    assert_ne!(scaled[0].grad_norm_first, plain[0].grad_norm_first);
 }
