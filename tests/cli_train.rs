@@ -181,7 +181,7 @@ fn train_csv_is_deterministic_resumable_and_shardable() {
     let cells = fs::read_to_string(d.join("p/cells.csv")).unwrap();
     let header = cells.lines().next().unwrap();
     assert!(
-        header.ends_with(",overflow_trials") && !header.contains("diverged_runs"),
+        header.ends_with(",theory_jac_sq_sv_nvar") && !header.contains("diverged_runs"),
         "{header}"
     );
 }
