@@ -8,8 +8,9 @@
 //!   whose law is closed-form (linear or ReLU, i.i.d. or orthogonal square layers):
 //!   [`crate::theory::spectrum::ClosedLaw::log10_density`] at [`THEORY_RAYS`] rays.
 
-use super::tables::{cell_prefix, csv_bytes, num};
+use super::tables::{cell_prefix, csv_bytes, no_tail, num, per_trial_rows};
 use crate::config::Experiment;
+use crate::sim::TrialResult;
 use crate::sweep::aggregate::CellResult;
 
 pub const LSUV_HEADER: &[&str] = &[
@@ -37,26 +38,21 @@ pub fn has_lsuv(results: &[CellResult]) -> bool {
 }
 
 pub fn lsuv_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
-    let rows = results.iter().flat_map(|r| {
-        let prefix = cell_prefix(exp, r);
-        r.trials.iter().enumerate().flat_map(move |(t, tr)| {
-            let prefix = prefix.clone();
-            tr.lsuv.iter().map(move |u| {
-                let mut row = prefix.clone();
-                row.extend([
-                    t.to_string(),
+    let fields = |tr: &TrialResult| {
+        tr.lsuv
+            .iter()
+            .map(|u| {
+                vec![
                     u.layer.to_string(),
                     u.iterations.to_string(),
                     num(u.scale),
                     num(u.var),
                     u.converged.to_string(),
-                    r.cell.widths_label(),
-                ]);
-                row
+                ]
             })
-        })
-    });
-    csv_bytes(LSUV_HEADER, rows)
+            .collect()
+    };
+    csv_bytes(LSUV_HEADER, per_trial_rows(exp, results, fields, no_tail))
 }
 
 pub const SPECTRUM_HEADER: &[&str] = &[
@@ -75,27 +71,19 @@ pub const SPECTRUM_HEADER: &[&str] = &[
 ];
 
 pub fn spectrum_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
-    let rows = results.iter().flat_map(|r| {
-        let prefix = cell_prefix(exp, r);
-        r.trials.iter().enumerate().flat_map(move |(t, tr)| {
-            let prefix = prefix.clone();
-            tr.spectrum.iter().enumerate().flat_map(move |(a, sv)| {
-                let prefix = prefix.clone();
-                sv.iter().enumerate().map(move |(k, &s)| {
-                    let mut row = prefix.clone();
-                    row.extend([
-                        t.to_string(),
-                        a.to_string(),
-                        (k + 1).to_string(),
-                        num(s),
-                        r.cell.widths_label(),
-                    ]);
-                    row
-                })
-            })
-        })
-    });
-    csv_bytes(SPECTRUM_HEADER, rows)
+    let fields = |tr: &TrialResult| {
+        let mut rows = Vec::new();
+        for (a, sv) in tr.spectrum.iter().enumerate() {
+            for (k, &s) in sv.iter().enumerate() {
+                rows.push(vec![a.to_string(), (k + 1).to_string(), num(s)]);
+            }
+        }
+        rows
+    };
+    csv_bytes(
+        SPECTRUM_HEADER,
+        per_trial_rows(exp, results, fields, no_tail),
+    )
 }
 
 /// Points per cell of `spectrum_theory.csv`.

@@ -4,6 +4,7 @@
 //! an absent value (no theory, std of one trial) is an empty field.
 
 use crate::config::Experiment;
+use crate::sim::TrialResult;
 use crate::sweep::aggregate::{CellResult, Spread};
 
 pub const LAYERS_HEADER: &[&str] = &[
@@ -250,15 +251,44 @@ pub fn csv_bytes<H: AsRef<[u8]>>(
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-pub fn layers_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
-    let rows = results.iter().flat_map(|r| {
+/// The rows of a table with one row per cell × trial × item: the cell columns, the trial
+/// index, the item's own fields (`fields` lists them for every item of one trial), then
+/// `widths` and the cell's `tail` (columns after `widths`, such as train.csv's theory).
+pub fn per_trial_rows<'a>(
+    exp: &'a Experiment,
+    results: &'a [CellResult],
+    fields: impl Fn(&TrialResult) -> Vec<Vec<String>> + 'a,
+    tail: impl Fn(&CellResult) -> Vec<String> + 'a,
+) -> impl Iterator<Item = Vec<String>> + 'a {
+    results.iter().flat_map(move |r| {
         let prefix = cell_prefix(exp, r);
-        r.trials.iter().enumerate().flat_map(move |(t, tr)| {
-            let prefix = prefix.clone();
-            tr.layers.iter().map(move |s| {
+        let mut end = vec![r.cell.widths_label()];
+        end.extend(tail(r));
+        let mut rows = Vec::new();
+        for (t, tr) in r.trials.iter().enumerate() {
+            for f in fields(tr) {
                 let mut row = prefix.clone();
-                row.extend([
-                    t.to_string(),
+                row.push(t.to_string());
+                row.extend(f);
+                row.extend(end.iter().cloned());
+                rows.push(row);
+            }
+        }
+        rows
+    })
+}
+
+/// No columns after `widths`.
+pub fn no_tail(_: &CellResult) -> Vec<String> {
+    Vec::new()
+}
+
+pub fn layers_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
+    let fields = |tr: &TrialResult| {
+        tr.layers
+            .iter()
+            .map(|s| {
+                vec![
                     s.layer.to_string(),
                     s.fan_in.to_string(),
                     s.fan_out.to_string(),
@@ -269,13 +299,11 @@ pub fn layers_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Ve
                     num(s.grad_var),
                     num(s.weight_grad_var),
                     s.nonfinite.to_string(),
-                    r.cell.widths_label(),
-                ]);
-                row
+                ]
             })
-        })
-    });
-    csv_bytes(LAYERS_HEADER, rows)
+            .collect()
+    };
+    csv_bytes(LAYERS_HEADER, per_trial_rows(exp, results, fields, no_tail))
 }
 
 pub fn summary_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
@@ -342,21 +370,11 @@ pub fn cells_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec
 /// `train.csv`: the training curves of every cell × trial × learning rate, with the cell's
 /// mean-field σ_w², σ_b² and depth scale ξ_c ([`crate::train::theory`]; empty where none).
 pub fn train_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
-    let rows = results.iter().flat_map(|r| {
-        let prefix = cell_prefix(exp, r);
-        let th = crate::train::theory::cell_theory(&r.cell);
-        let theory = [
-            opt(th.map(|t| t.sigma_w2)),
-            opt(th.map(|t| t.sigma_b2)),
-            opt(th.map(|t| t.xi_c)),
-        ];
-        r.trials.iter().enumerate().flat_map(move |(t, tr)| {
-            let prefix = prefix.clone();
-            let theory = theory.clone();
-            tr.train.iter().map(move |x| {
-                let mut row = prefix.clone();
-                row.extend([
-                    t.to_string(),
+    let fields = |tr: &TrialResult| {
+        tr.train
+            .iter()
+            .map(|x| {
+                vec![
                     num(x.lr),
                     x.step.to_string(),
                     num(x.train_loss),
@@ -368,38 +386,38 @@ pub fn train_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec
                     },
                     num(x.grad_norm_first),
                     num(x.grad_norm_last),
-                    r.cell.widths_label(),
-                ]);
-                row.extend(theory.iter().cloned());
-                row
+                ]
             })
-        })
-    });
-    csv_bytes(TRAIN_HEADER, rows)
+            .collect()
+    };
+    let theory = |r: &CellResult| {
+        let th = crate::train::theory::cell_theory(&r.cell);
+        vec![
+            opt(th.map(|t| t.sigma_w2)),
+            opt(th.map(|t| t.sigma_b2)),
+            opt(th.map(|t| t.xi_c)),
+        ]
+    };
+    csv_bytes(TRAIN_HEADER, per_trial_rows(exp, results, fields, theory))
 }
 
 /// `blocks.csv`: one row per residual cell × trial × block (block 0: the stem's output).
 pub fn blocks_csv(exp: &Experiment, results: &[CellResult]) -> anyhow::Result<Vec<u8>> {
-    let rows = results.iter().flat_map(|r| {
-        let prefix = cell_prefix(exp, r);
-        r.trials.iter().enumerate().flat_map(move |(t, tr)| {
-            let prefix = prefix.clone();
-            tr.blocks.iter().map(move |b| {
-                let mut row = prefix.clone();
-                row.extend([
-                    t.to_string(),
+    let fields = |tr: &TrialResult| {
+        tr.blocks
+            .iter()
+            .map(|b| {
+                vec![
                     b.block.to_string(),
                     num(b.avg_channel_sq_mean),
                     num(b.avg_channel_var),
                     num(b.branch_avg_channel_var),
                     num(b.grad_var),
-                    r.cell.widths_label(),
-                ]);
-                row
+                ]
             })
-        })
-    });
-    csv_bytes(BLOCKS_HEADER, rows)
+            .collect()
+    };
+    csv_bytes(BLOCKS_HEADER, per_trial_rows(exp, results, fields, no_tail))
 }
 
 /// `blocks_summary.csv`: one row per residual cell × block, over trials, with the theory.
