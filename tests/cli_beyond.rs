@@ -2,26 +2,11 @@
 //! `run`, `--threads`, `--resume`, `--shard` + `merge` and `plot`; bad input exits 2 naming the
 //! file and key and writes nothing; `weights` refuses LSUV.
 
+mod common;
+
+use common::{initlab, ok, same_files};
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn initlab(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_initlab"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("spawn initlab")
-}
-
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
 
 const EXP: &str = r#"
 name = "beyond"
@@ -45,6 +30,10 @@ inputs = 3
 saved_inputs = 2
 "#;
 
+fn same(a: &Path, b: &Path) {
+    same_files(a, b, FILES)
+}
+
 const FILES: &[&str] = &[
     "cells.csv",
     "layers.csv",
@@ -54,18 +43,6 @@ const FILES: &[&str] = &[
     "spectrum_theory.csv",
     "experiment.toml",
 ];
-
-fn same(a: &Path, b: &Path) {
-    for f in FILES {
-        assert_eq!(
-            fs::read(a.join(f)).unwrap(),
-            fs::read(b.join(f)).unwrap(),
-            "{f} differs between {} and {}",
-            a.display(),
-            b.display()
-        );
-    }
-}
 
 #[test]
 fn files_threads_resume_shards_and_plot() {

@@ -3,26 +3,11 @@
 //! `[train]` writes no train.csv and no extra column; bad `[train]` input exits 2 naming the
 //! file, the key and the choices, and writes nothing.
 
+mod common;
+
+use common::{initlab, ok, same_files};
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn initlab(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_initlab"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("spawn initlab")
-}
-
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
 
 /// Two inits × two depths × 2 trials × 2 learning rates (one far too large: it diverges).
 const EXP: &str = r#"
@@ -47,19 +32,11 @@ task = "digits"
 eval_every = 10
 "#;
 
-const FILES: &[&str] = &["experiment.toml", "layers.csv", "cells.csv", "train.csv"];
-
 fn same(a: &Path, b: &Path) {
-    for f in FILES {
-        assert_eq!(
-            fs::read(a.join(f)).unwrap(),
-            fs::read(b.join(f)).unwrap(),
-            "{f} differs between {} and {}",
-            a.display(),
-            b.display()
-        );
-    }
+    same_files(a, b, FILES)
 }
+
+const FILES: &[&str] = &["experiment.toml", "layers.csv", "cells.csv", "train.csv"];
 
 #[test]
 fn train_csv_is_deterministic_resumable_and_shardable() {
