@@ -567,6 +567,80 @@ pub fn read_cells(path: &Path) -> anyhow::Result<(Option<String>, Vec<CellRow>)>
     Ok((t.experiment(), rows))
 }
 
+/// One `train.csv` row, as read (issue 14; the columns the training charts use).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainCsvRow {
+    pub network: String,
+    pub activation: String,
+    pub init: String,
+    pub depth: usize,
+    pub widths: String,
+    pub trial: usize,
+    pub lr: f64,
+    pub step: usize,
+    pub train_loss: f64,
+    pub test_loss: f64,
+    /// NaN where empty (regression tasks).
+    pub test_accuracy: f64,
+    pub grad_norm_first: f64,
+    pub grad_norm_last: f64,
+    pub sigma_w2: f64,
+    pub sigma_b2: f64,
+    pub theory_xi_c: f64,
+}
+
+/// Read `dir/train.csv` (None when absent); problems are bad input naming file and line.
+/// Empty numeric fields read as NaN.
+pub fn read_train(dir: &Path) -> anyhow::Result<Option<Vec<TrainCsvRow>>> {
+    let path = dir.join("train.csv");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let t = Table::read(
+        &path,
+        &[
+            "network",
+            "activation",
+            "init",
+            "depth",
+            "widths",
+            "trial",
+            "lr",
+            "step",
+            "train_loss",
+            "test_loss",
+            "test_accuracy",
+            "grad_norm_first",
+            "grad_norm_last",
+            "sigma_w2",
+            "sigma_b2",
+            "theory_xi_c",
+        ],
+    )?;
+    let rows = t.parse(|r| {
+        let f = |c: &str| r.opt(c).map(|v| v.unwrap_or(f64::NAN));
+        Ok(TrainCsvRow {
+            network: r.raw("network").to_string(),
+            activation: r.raw("activation").to_string(),
+            init: r.raw("init").to_string(),
+            depth: r.size("depth")?,
+            widths: r.raw("widths").to_string(),
+            trial: r.size("trial")?,
+            lr: f("lr")?,
+            step: r.size("step")?,
+            train_loss: f("train_loss")?,
+            test_loss: f("test_loss")?,
+            test_accuracy: f("test_accuracy")?,
+            grad_norm_first: f("grad_norm_first")?,
+            grad_norm_last: f("grad_norm_last")?,
+            sigma_w2: f("sigma_w2")?,
+            sigma_b2: f("sigma_b2")?,
+            theory_xi_c: f("theory_xi_c")?,
+        })
+    })?;
+    Ok(Some(rows))
+}
+
 /// Read `layers.csv` (only the columns the charts need).
 pub fn read_layers(path: &Path) -> anyhow::Result<Vec<LayerRow>> {
     let mut required = KEY_COLUMNS.to_vec();
