@@ -86,6 +86,21 @@ pub struct Dataset {
     pub y_test: Targets,
 }
 
+impl Dataset {
+    /// From the (inputs, targets) of the training and the test split, in that order.
+    fn split(
+        (x_train, y_train): (Array2<f64>, Targets),
+        (x_test, y_test): (Array2<f64>, Targets),
+    ) -> Dataset {
+        Dataset {
+            x_train,
+            y_train,
+            x_test,
+            y_test,
+        }
+    }
+}
+
 fn normal(rng: &mut impl Rng, rows: usize, cols: usize, std: f64) -> Array2<f64> {
     Array2::from_shape_simple_fn((rows, cols), || {
         let z: f64 = StandardNormal.sample(rng);
@@ -298,14 +313,7 @@ impl Task {
                     x.mapv_inplace(|v| v * scale);
                     (x, Targets::Classes(labels))
                 };
-                let (x_train, y_train) = draw(train);
-                let (x_test, y_test) = draw(test);
-                Dataset {
-                    x_train,
-                    y_train,
-                    x_test,
-                    y_test,
-                }
+                Dataset::split(draw(train), draw(test))
             }
             Task::Teacher {
                 depth,
@@ -327,14 +335,7 @@ impl Task {
                     let y = h.dot(&b.t()) + normal(&mut rng, n, outputs, noise);
                     (x, Targets::Values(y))
                 };
-                let (x_train, y_train) = draw(train);
-                let (x_test, y_test) = draw(test);
-                Dataset {
-                    x_train,
-                    y_train,
-                    x_test,
-                    y_test,
-                }
+                Dataset::split(draw(train), draw(test))
             }
         }
     }
@@ -386,14 +387,7 @@ fn digits() -> Dataset {
         .expect("64 pixels per image");
         (x, Targets::Classes(labels))
     };
-    let (x_train, y_train) = pack(train);
-    let (x_test, y_test) = pack(test);
-    Dataset {
-        x_train,
-        y_train,
-        x_test,
-        y_test,
-    }
+    Dataset::split(pack(train), pack(test))
 }
 
 #[cfg(test)]
