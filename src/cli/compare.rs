@@ -13,6 +13,7 @@ use crate::init::Init;
 use crate::plot::figure::across_depth_figure;
 use crate::plot::read::{read_results, CellRow, Spread};
 use crate::plot::{write_figures, Format};
+use crate::sweep::aggregate::range_exit_text;
 use crate::sweep::check_memory;
 use clap::Args;
 use sha2::{Digest, Sha256};
@@ -343,25 +344,12 @@ pub fn notes(cells: &[CellRow], width: usize, dtype: &str) -> Vec<String> {
         .iter()
         .filter(|c| c.out_of_range_trials() > 0)
         .map(|c| {
-            let mut why = Vec::new();
-            if c.underflow_trials > 0 {
-                why.push(format!(
-                    "underflow in {}/{} trials",
-                    c.underflow_trials, c.trials
-                ));
-            }
-            if c.overflow_trials > 0 {
-                why.push(format!(
-                    "inf/NaN in {}/{} trials",
-                    c.overflow_trials, c.trials
-                ));
-            }
             format!(
                 "{}/{} depth {} ({})",
                 c.key.activation,
                 c.key.init,
                 c.key.depth,
-                why.join(", ")
+                range_exit_text(c.underflow_trials, c.overflow_trials, c.trials)
             )
         })
         .collect();

@@ -165,18 +165,9 @@ pub fn collapse_warning(
     for r in results.iter().filter(|r| r.collapsed(exp.dtype)) {
         let (under, over) = r.range_exits(exp.dtype);
         any_underflow |= under > 0;
-        let n = r.trials.len();
-        let mut why = Vec::new();
-        if under > 0 {
-            why.push(format!("underflow in {under}/{n} trials"));
-        }
-        if over > 0 {
-            why.push(format!("inf/NaN in {over}/{n} trials"));
-        }
-        let why = if why.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", why.join(", "))
+        let why = match crate::sweep::aggregate::range_exit_text(under, over, r.trials.len()) {
+            w if w.is_empty() => w,
+            w => format!(" ({w})"),
         };
         names.push(format!(
             "{}/{}/depth={}/{}{why}",

@@ -374,19 +374,7 @@ pub fn to_png(hm: &Heatmap) -> anyhow::Result<Vec<u8>> {
         let root = BitMapBackend::with_buffer(&mut rgb, (W, H)).into_drawing_area();
         draw(&root, hm)?;
     }
-    let mut png_bytes = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut png_bytes, W, H);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut writer = enc
-            .write_header()
-            .map_err(|e| anyhow::anyhow!("encoding PNG: {e}"))?;
-        writer
-            .write_image_data(&rgb)
-            .map_err(|e| anyhow::anyhow!("encoding PNG: {e}"))?;
-    }
-    Ok(png_bytes)
+    super::render::encode_png(&rgb, W, H)
 }
 
 /// Write `hm` as PNG and/or SVG into `dir/plots/`; returns the files.

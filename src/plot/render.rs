@@ -867,6 +867,11 @@ pub fn to_png(fig: &Figure) -> anyhow::Result<(Vec<u8>, Layout)> {
         let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
         draw(&root, fig, &lay)?;
     }
+    Ok((encode_png(&rgb, w, h)?, lay))
+}
+
+/// PNG bytes of an 8-bit RGB buffer of `w` × `h` pixels (row-major).
+pub fn encode_png(rgb: &[u8], w: u32, h: u32) -> anyhow::Result<Vec<u8>> {
     let mut png_bytes = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut png_bytes, w, h);
@@ -876,10 +881,10 @@ pub fn to_png(fig: &Figure) -> anyhow::Result<(Vec<u8>, Layout)> {
             .write_header()
             .map_err(|e| anyhow::anyhow!("encoding PNG: {e}"))?;
         writer
-            .write_image_data(&rgb)
+            .write_image_data(rgb)
             .map_err(|e| anyhow::anyhow!("encoding PNG: {e}"))?;
     }
-    Ok((png_bytes, lay))
+    Ok(png_bytes)
 }
 
 #[cfg(test)]

@@ -287,7 +287,14 @@ impl CellResult {
             .filter(|&i| self.trials.iter().any(|t| t.layers[i].nonfinite > 0))
             .count();
         let (underflow_trials, overflow_trials) = self.range_exits(dtype);
-        let under = self.trial_underflows(dtype);
+        // Per trial (forward, backward) underflow: a ratio computed from subnormal or zero
+        // entries is no measurement, so its log10 is not averaged.
+        let floor = underflow_floor(dtype);
+        let under: Vec<(bool, bool)> = self
+            .trials
+            .iter()
+            .map(|t| trial_underflow(t, floor))
+            .collect();
         CellSummary {
             trials: self.trials.len(),
             forward_ratio,
@@ -313,17 +320,6 @@ impl CellResult {
             underflow_trials,
             overflow_trials,
         }
-    }
-
-    /// Per trial, whether the forward pass underflowed `dtype` and whether the backward pass
-    /// did (see [`trial_underflow`]): a ratio computed from subnormal or zero entries is no
-    /// measurement, so its log10 is not averaged.
-    pub fn trial_underflows(&self, dtype: Dtype) -> Vec<(bool, bool)> {
-        let floor = underflow_floor(dtype);
-        self.trials
-            .iter()
-            .map(|t| trial_underflow(t, floor))
-            .collect()
     }
 
     /// (trials that underflowed, trials that overflowed) for values stored in `dtype`.
@@ -355,6 +351,19 @@ impl CellResult {
             || !s.backward_ratio.is_finite()
             || s.underflow_trials + s.overflow_trials > 0
     }
+}
+
+/// Why a cell left its dtype's range, for messages: `underflow in 2/4 trials, inf/NaN in 1/4
+/// trials` (empty when it did not).
+pub fn range_exit_text(underflow: usize, overflow: usize, trials: usize) -> String {
+    let mut why = Vec::new();
+    if underflow > 0 {
+        why.push(format!("underflow in {underflow}/{trials} trials"));
+    }
+    if overflow > 0 {
+        why.push(format!("inf/NaN in {overflow}/{trials} trials"));
+    }
+    why.join(", ")
 }
 
 /// (smallest positive normal of `dtype`)²: a variance at or below it comes from entries that are
