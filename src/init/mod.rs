@@ -11,6 +11,7 @@
 //!   variance_scaling(2, fan_in, uniform), `lecun_normal` = variance_scaling(1, fan_in,
 //!   truncated_normal), `lecun_uniform` = variance_scaling(1, fan_in, uniform); zero bias.
 
+pub mod chacha_wide;
 pub mod fans;
 pub mod gain;
 #[cfg(test)]

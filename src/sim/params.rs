@@ -126,7 +126,8 @@ fn draw_weights<T: Real>(
             let fill = |(k, block): (usize, &mut [std::mem::MaybeUninit<T>])| {
                 let mut r = rng.clone();
                 r.set_stream(k as u64);
-                e.fill_uninit(&mut r, block);
+                // The same words as `r`'s, eight ChaCha blocks per refill.
+                e.fill_uninit(&mut crate::init::chacha_wide::WideChaCha8::new(&r), block);
             };
             let blocks = w.as_slice_mut().expect("standard layout");
             if crate::sim::kernels::gemm::worker_share() > 1 {
