@@ -23,10 +23,11 @@ use crate::arch::layer::Layer;
 use crate::arch::network::{ids, Network};
 use crate::real::Real;
 use ndarray::{Array2, Zip};
+use rayon::prelude::*;
 use std::rc::Rc;
 
 /// What the walk reports.
-pub trait Probe<T: Real> {
+pub trait Probe<T: Real>: Send {
     /// A node's output in the forward pass.
     fn output(&mut self, node: usize, out: &Array2<T>);
     /// ∂loss/∂(the output of a weighted layer or a residual block), in the backward pass.
@@ -61,9 +62,67 @@ impl<T: Real> Tape<T> {
     }
 }
 
-/// x = φ(y) elementwise (the simulator's activation pass; public for the benchmarks).
+/// x = φ(y) elementwise (the simulator's activation pass; public for the benchmarks), over
+/// [`ELEMENTWISE_CHUNK`] pieces on this job's idle workers.
 pub fn apply_activation<T: Real>(act: Activation, y: &Array2<T>, x: &mut Array2<T>) {
-    act.forward_slice(slice(y), slice_mut(x));
+    let (y, x) = (slice(y), slice_mut(x));
+    if idle_workers() {
+        x.par_chunks_mut(ELEMENTWISE_CHUNK)
+            .zip(y.par_chunks(ELEMENTWISE_CHUNK))
+            .for_each(|(x, y)| act.forward_slice(y, x));
+    } else {
+        act.forward_slice(y, x);
+    }
+}
+
+/// Entries per piece of an elementwise pass run in parallel (128 KiB of f32: large enough that a
+/// piece outweighs its scheduling, small enough to balance two workers). Every entry is
+/// computed by the same operations whatever piece it falls in, so the bits do not depend on it.
+pub const ELEMENTWISE_CHUNK: usize = 1 << 15;
+
+/// Whether this job has workers to itself besides its own thread
+/// ([`crate::sim::kernels::gemm::worker_share`]): then its elementwise passes split into
+/// pieces, and its statistics run beside its products.
+fn idle_workers() -> bool {
+    crate::sim::kernels::gemm::worker_share() > 1
+}
+
+/// x = φ(y) and d = φ′(y) in one pass, in parallel pieces as [`apply_activation`].
+fn activation_and_deriv<T: Real>(act: Activation, y: &[T], x: &mut [T], d: &mut [T]) {
+    if idle_workers() {
+        x.par_chunks_mut(ELEMENTWISE_CHUNK)
+            .zip(d.par_chunks_mut(ELEMENTWISE_CHUNK))
+            .zip(y.par_chunks(ELEMENTWISE_CHUNK))
+            .for_each(|((x, d), y)| act.forward_deriv_slice(y, x, d));
+    } else {
+        act.forward_deriv_slice(y, x, d);
+    }
+}
+
+/// d ← d ⊙ φ′ entrywise, in parallel pieces as [`apply_activation`].
+fn mul_assign<T: Real>(d: &mut Array2<T>, dphi: &Array2<T>) {
+    let (d, dphi) = (slice_mut(d), slice(dphi));
+    let mul = |(a, b): (&mut [T], &[T])| a.iter_mut().zip(b).for_each(|(a, &b)| *a = *a * b);
+    if idle_workers() {
+        d.par_chunks_mut(ELEMENTWISE_CHUNK)
+            .zip(dphi.par_chunks(ELEMENTWISE_CHUNK))
+            .for_each(mul);
+    } else {
+        mul((d, dphi));
+    }
+}
+
+/// `stats` and `work` side by side when this job has idle workers (the statistics, sequential
+/// sums whose order fixes their bits, on one worker; `work`'s pieces on the others, stealing
+/// back whatever is left), one after the other otherwise. The same calls on the same data
+/// either way: only the time changes.
+fn beside<R: Send>(stats: impl FnOnce() + Send, work: impl FnOnce() -> R + Send) -> R {
+    if idle_workers() {
+        rayon::join(stats, work).1
+    } else {
+        stats();
+        work()
+    }
 }
 
 /// The walk's context.
@@ -74,6 +133,10 @@ struct Walk<'a, T: Real> {
     tape: Vec<Option<Rc<Array2<T>>>>,
     /// Positions per sample of each node's input (for LayerNorm).
     positions: Vec<usize>,
+    /// A forward output not yet shown to the probe: it is shown while the next layer computes
+    /// (see [`beside`]), and before any other probe call, so the probe sees the same calls in
+    /// the same order.
+    pending: Option<(usize, Rc<Array2<T>>)>,
 }
 
 /// Forward pass of `net` on `x0`; `params(node)` gives a weighted layer's parameters.
@@ -94,6 +157,7 @@ pub fn forward<T: Real>(
         probe,
         tape: vec![None; net.node_count()],
         positions,
+        pending: None,
     };
     let out = w.forward_seq(&net.layers, 0, Rc::new(x0.clone()));
     Tape {
@@ -125,11 +189,28 @@ pub fn backward<T: Real>(
         probe,
         tape: outputs,
         positions,
+        pending: None,
     };
     w.backward_seq(&net.layers, 0, Rc::new(x0.clone()), g.clone(), false);
 }
 
 impl<T: Real> Walk<'_, T> {
+    /// `work` while the probe takes the pending output, if any ([`beside`]).
+    fn with_pending<R: Send>(&mut self, work: impl FnOnce() -> R + Send) -> R {
+        match self.pending.take() {
+            None => work(),
+            Some((id, out)) => {
+                let (probe, out) = (&mut *self.probe, &*out);
+                beside(|| probe.output(id, out), work)
+            }
+        }
+    }
+
+    /// Show the pending output to the probe now.
+    fn flush(&mut self) {
+        self.with_pending(|| ());
+    }
+
     /// The kept output of node `id`.
     fn kept(&self, id: usize) -> Rc<Array2<T>> {
         Rc::clone(self.tape[id].as_ref().expect("kept tensor"))
@@ -149,11 +230,14 @@ impl<T: Real> Walk<'_, T> {
             cur = match layer {
                 Layer::Act => {
                     let mut x = Array2::zeros(cur.dim());
-                    apply_activation(self.act, &cur, &mut x);
-                    self.probe.output(id, &x);
-                    Rc::new(x)
+                    let (act, y) = (self.act, &*cur);
+                    self.with_pending(|| apply_activation(act, y, &mut x));
+                    let x = Rc::new(x);
+                    self.pending = Some((id, Rc::clone(&x)));
+                    x
                 }
                 Layer::Norm(n) => {
+                    self.flush();
                     let mut y = Array2::zeros((0, 0));
                     norm::forward(n, &cur, self.positions[id], &mut y);
                     self.probe.output(id, &y);
@@ -164,15 +248,15 @@ impl<T: Real> Walk<'_, T> {
                 Layer::Dense(_) | Layer::Conv(_) => {
                     let p = (self.params)(id);
                     let mut y = Array2::<T>::zeros((0, 0));
-                    products::<T>(layer)
-                        .expect("weighted layer")
-                        .forward(&p, &cur, &mut y);
-                    self.probe.output(id, &y);
+                    let (prod, p, x) = (products::<T>(layer).expect("weighted layer"), &*p, &*cur);
+                    self.with_pending(|| prod.forward(p, x, &mut y));
                     let y = Rc::new(y);
+                    self.pending = Some((id, Rc::clone(&y)));
                     self.tape[id] = Some(Rc::clone(&y));
                     y
                 }
                 Layer::Residual(r) => {
+                    self.flush();
                     let body_in = if r.beta == 1.0 {
                         Rc::clone(&cur)
                     } else {
@@ -180,6 +264,7 @@ impl<T: Real> Walk<'_, T> {
                         Rc::new(cur.mapv(|v| v * inv))
                     };
                     let f = self.forward_seq(&r.body, id + 1, Rc::clone(&body_in));
+                    self.flush();
                     self.probe.branch(id, &f);
                     let mut out = match &r.shortcut {
                         None => (*cur).clone(),
@@ -207,6 +292,7 @@ impl<T: Real> Walk<'_, T> {
                 }
             };
         }
+        self.flush();
         cur
     }
 
@@ -241,7 +327,8 @@ impl<T: Real> Walk<'_, T> {
                         let y = kept_input(self, i);
                         fit(&mut xprev, y.dim());
                         fit(&mut dphi, y.dim());
-                        self.act.forward_deriv_slice(
+                        activation_and_deriv(
+                            self.act,
                             slice(&y),
                             slice_mut(&mut xprev),
                             slice_mut(&mut dphi),
@@ -249,7 +336,7 @@ impl<T: Real> Walk<'_, T> {
                     }
                     fused = None;
                     // d ← d ⊙ φ′(y).
-                    Zip::from(&mut d).and(&dphi).for_each(|a, &b| *a = *a * b);
+                    mul_assign(&mut d, &dphi);
                 }
                 Layer::Norm(n) => {
                     let x = kept_input(self, i);
@@ -259,7 +346,6 @@ impl<T: Real> Walk<'_, T> {
                 }
                 layer @ (Layer::Dense(_) | Layer::Conv(_)) => {
                     let prod = products::<T>(layer).expect("weighted layer");
-                    self.probe.grad(id, &d);
                     self.tape[id] = None;
                     // Its input: kept, or φ of the previous activation's input (fused with φ′
                     // for that activation's step).
@@ -268,7 +354,8 @@ impl<T: Real> Walk<'_, T> {
                         let y = kept_input(self, i - 1);
                         fit(&mut xprev, y.dim());
                         fit(&mut dphi, y.dim());
-                        self.act.forward_deriv_slice(
+                        activation_and_deriv(
+                            self.act,
                             slice(&y),
                             slice_mut(&mut xprev),
                             slice_mut(&mut dphi),
@@ -280,12 +367,24 @@ impl<T: Real> Walk<'_, T> {
                         &x
                     };
                     let p = (self.params)(id);
-                    prod.weight_grad(xin, &d, &mut gw);
-                    p.raw_weight_grad(&mut gw);
-                    self.probe.weight_grad(id, &gw);
+                    let (p, probe) = (&*p, &mut *self.probe);
+                    // δ's statistics beside the weight gradient, the weight gradient's beside
+                    // the input gradient.
+                    beside(
+                        || probe.grad(id, &d),
+                        || {
+                            prod.weight_grad(xin, &d, &mut gw);
+                            p.raw_weight_grad(&mut gw);
+                        },
+                    );
                     if i > 0 || need_input {
-                        prod.backward_input(&p, &d, &mut dx);
+                        beside(
+                            || probe.weight_grad(id, &gw),
+                            || prod.backward_input(p, &d, &mut dx),
+                        );
                         std::mem::swap(&mut d, &mut dx);
+                    } else {
+                        probe.weight_grad(id, &gw);
                     }
                 }
                 Layer::Residual(r) => {
@@ -296,7 +395,8 @@ impl<T: Real> Walk<'_, T> {
                         let y = kept_input(self, i - 1);
                         fit(&mut xprev, y.dim());
                         fit(&mut dphi, y.dim());
-                        self.act.forward_deriv_slice(
+                        activation_and_deriv(
+                            self.act,
                             slice(&y),
                             slice_mut(&mut xprev),
                             slice_mut(&mut dphi),

@@ -16,7 +16,7 @@ use ndarray::Array2;
 /// The products of one weighted layer. With L = Σ y ⊙ dy for y = forward(x):
 /// `backward_input` is ∂L/∂x and `weight_grad` is ∂L/∂W in `p.w`'s layout (PyTorch's
 /// `[out, in·∏k]`). Outputs are resized to fit.
-pub trait Products<T: Real> {
+pub trait Products<T: Real>: Sync {
     fn forward(&self, p: &Params<T>, x: &Array2<T>, y: &mut Array2<T>);
     fn backward_input(&self, p: &Params<T>, dy: &Array2<T>, dx: &mut Array2<T>);
     fn weight_grad(&self, x: &Array2<T>, dy: &Array2<T>, gw: &mut Array2<T>);
