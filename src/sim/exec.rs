@@ -16,7 +16,7 @@
 //! out = s(x/β) + α·f(x/β) maps d ↦ (s′ᵀd + f′ᵀ(α·d))/β. The first layer's input gradient is
 //! not needed and not computed.
 
-use super::layers::{fit, norm, products};
+use super::layers::{fit, norm, products, zeros};
 use super::params::Params;
 use crate::activation::Activation;
 use crate::arch::layer::Layer;
@@ -229,7 +229,7 @@ impl<T: Real> Walk<'_, T> {
             let id = ids[i];
             cur = match layer {
                 Layer::Act => {
-                    let mut x = Array2::zeros(cur.dim());
+                    let mut x = zeros(cur.dim());
                     let (act, y) = (self.act, &*cur);
                     self.with_pending(|| apply_activation(act, y, &mut x));
                     let x = Rc::new(x);
