@@ -3,7 +3,7 @@
 //! (`initlab bench` adds the whole workloads W1–W3 and their ratios to the GEMM peak.)
 
 use initlab::activation::Activation;
-use initlab::bench::{activation_rate, gemm_gflops, weight_rate};
+use initlab::bench::{activation_rate, chacha_word_rates, gemm_gflops, weight_rate};
 
 fn main() {
     // As the binary does, so the rates are those the simulator sees.
@@ -33,6 +33,8 @@ fn main() {
         let r64 = one.install(|| weight_rate::<f64>(spec, 1024, 5));
         println!("weights {spec:<16} 1024²: {r32:7.0} M/s f32, {r64:7.0} M/s f64 (1 thread)");
     }
+    let (narrow, wide) = one.install(|| chacha_word_rates(5));
+    println!("ChaCha8 words: {narrow:7.0} M/s rand_chacha, {wide:7.0} M/s 8-block AVX2 (same words, 1 thread)");
     for act in [
         Activation::Relu,
         Activation::Tanh,

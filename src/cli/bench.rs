@@ -8,7 +8,9 @@
 use crate::activation::Activation;
 use crate::config::Experiment;
 use crate::output::manifest::Manifest;
-use crate::sim::bench::{activation_rate, gemm_gflops, gemm_gflops_sustained, weight_rate};
+use crate::sim::bench::{
+    activation_rate, chacha_word_rates, gemm_gflops, gemm_gflops_sustained, weight_rate,
+};
 use crate::sweep::gib;
 use anyhow::Context;
 use clap::Args;
@@ -120,6 +122,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             one.install(|| weight_rate::<f32>(spec, width, 5))
         );
     }
+    let (narrow, wide) = one.install(|| chacha_word_rates(5));
+    println!("{:<34} {:>7.0} M/s", "ChaCha8 words, rand_chacha", narrow);
+    println!("{:<34} {:>7.0} M/s", "ChaCha8 words, 8-block AVX2", wide);
     for act in [
         Activation::Relu,
         Activation::Tanh,

@@ -103,3 +103,27 @@ pub fn activation_rate<T: Real>(act: Activation, batch: usize, width: usize, rep
     });
     (batch * width) as f64 / s / 1e6
 }
+
+/// Millions of ChaCha8 words per second read in 512-word calls, from rand_chacha's own
+/// generator and from [`crate::init::chacha_wide::WideChaCha8`] (the same words): (rand_chacha,
+/// wide).
+pub fn chacha_word_rates(reps: usize) -> (f64, f64) {
+    use rand::{Rng, SeedableRng};
+    const CALLS: usize = 2048;
+    let base = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let mut buf = [0u32; crate::init::words::WORDS];
+    let mut rate = |f: &mut dyn FnMut(&mut [u32])| {
+        let s = best_of(reps, || {
+            for _ in 0..CALLS {
+                f(&mut buf);
+                std::hint::black_box(&buf);
+            }
+        });
+        (CALLS * buf.len()) as f64 / s / 1e6
+    };
+    let mut r = base.clone();
+    let narrow = rate(&mut |b| r.fill(b));
+    let mut w = crate::init::chacha_wide::WideChaCha8::new(&base);
+    let wide = rate(&mut |b| w.fill(b));
+    (narrow, wide)
+}
