@@ -84,9 +84,7 @@ impl RngCore for WideChaCha8 {
     /// Two words, the first one low (rand_core's `BlockRng` convention).
     #[inline]
     fn next_u64(&mut self) -> u64 {
-        let lo = self.next_u32() as u64;
-        let hi = self.next_u32() as u64;
-        (hi << 32) | lo
+        rand::rand_core::impls::next_u64_via_u32(self)
     }
 
     /// The next ⌈len/4⌉ words as little-endian bytes; the unused bytes of a last partial word

@@ -68,9 +68,7 @@ impl<R: RngCore + ?Sized> RngCore for Words<'_, R> {
     }
     #[inline]
     fn next_u64(&mut self) -> u64 {
-        let lo = self.next_u32() as u64;
-        let hi = self.next_u32() as u64;
-        (hi << 32) | lo
+        rand::rand_core::impls::next_u64_via_u32(self)
     }
     fn fill_bytes(&mut self, dst: &mut [u8]) {
         for c in dst.chunks_mut(4) {
