@@ -15,6 +15,12 @@
 //! out = x + α·f(x/β) maps d ↦ d + f′ᵀ(α·d)/β, and with a projection shortcut
 //! out = s(x/β) + α·f(x/β) maps d ↦ (s′ᵀd + f′ᵀ(α·d))/β. The first layer's input gradient is
 //! not needed and not computed.
+//!
+//! Threads: a job with workers to itself (one deep trial) runs its elementwise passes in
+//! pieces and lets the probe digest each output, δ and weight gradient beside the next product
+//! ([`beside`]); a job sharing the pool with others runs everything on its own thread. The
+//! probe gets the same calls, in the same order, on the same data either way, so the numbers
+//! are the same bits for any thread count.
 
 use super::layers::{fit, norm, products, zeros};
 use super::params::Params;
