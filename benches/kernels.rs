@@ -3,7 +3,7 @@
 //! (`initlab bench` adds the whole workloads W1–W3 and their ratios to the GEMM peak.)
 
 use initlab::activation::Activation;
-use initlab::bench::{activation_rate, chacha_word_rates, gemm_gflops, weight_rate};
+use initlab::bench::{activation_rate, chacha_word_rates, conv_rates, gemm_gflops, weight_rate};
 
 fn main() {
     // As the binary does, so the rates are those the simulator sees.
@@ -33,6 +33,10 @@ fn main() {
         let r64 = one.install(|| weight_rate::<f64>(spec, 1024, 5));
         println!("weights {spec:<16} 1024²: {r32:7.0} M/s f32, {r64:7.0} M/s f64 (1 thread)");
     }
+    let [fwd, bwd, wg, shape] = one.install(|| conv_rates(32, 64, [32, 32], 3));
+    println!(
+        "conv2d 3×3 64→64 on 32×32, batch 32 (1 thread): {fwd:6.1} GFLOP/s forward, {bwd:6.1} input gradient, {wg:6.1} weight gradient; plain GEMM at the im2col shape {shape:6.1}"
+    );
     let (narrow, wide) = one.install(|| chacha_word_rates(5));
     println!("ChaCha8 words: {narrow:7.0} M/s rand_chacha, {wide:7.0} M/s 8-block AVX2 (same words, 1 thread)");
     for act in [

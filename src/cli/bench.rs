@@ -9,7 +9,7 @@ use crate::activation::Activation;
 use crate::config::Experiment;
 use crate::output::manifest::Manifest;
 use crate::sim::bench::{
-    activation_rate, chacha_word_rates, gemm_gflops, gemm_gflops_sustained, weight_rate,
+    activation_rate, chacha_word_rates, conv_rates, gemm_gflops, gemm_gflops_sustained, weight_rate,
 };
 use crate::sweep::gib;
 use anyhow::Context;
@@ -122,6 +122,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             one.install(|| weight_rate::<f32>(spec, width, 5))
         );
     }
+    let [fwd, bwd, wg, shape] = one.install(|| conv_rates(32, 64, [32, 32], 3));
+    println!(
+        "{:<34} {:>7.1} GF/s forward, {:.1} input gradient, {:.1} weight gradient; GEMM at its im2col shape {:.1}",
+        "conv2d 3×3 64→64 32×32 ×32", fwd, bwd, wg, shape
+    );
     let (narrow, wide) = one.install(|| chacha_word_rates(5));
     println!("{:<34} {:>7.0} M/s", "ChaCha8 words, rand_chacha", narrow);
     println!("{:<34} {:>7.0} M/s", "ChaCha8 words, 8-block AVX2", wide);

@@ -127,3 +127,42 @@ pub fn chacha_word_rates(reps: usize) -> (f64, f64) {
     let wide = rate(&mut |b| w.fill(b));
     (narrow, wide)
 }
+
+/// GFLOP/s of a 3×3 "same" conv2d layer's three products (forward, input gradient, weight
+/// gradient; 2·rows·in·out·9 flops each, rows = batch·positions) at `channels` in and out on
+/// `image`, and of the plain GEMM at its im2col shape (rows × 9·in · 9·in × out): the same
+/// threads, the best of `reps` calls each.
+pub fn conv_rates(batch: usize, channels: usize, image: [usize; 2], reps: usize) -> [f64; 4] {
+    use crate::arch::layer::{Layer, Padding};
+    use crate::sim::layers::products;
+    let net = crate::arch::network::conv(&[channels, channels], &image, 3, Padding::Zeros, false);
+    let init = Init::parse_spec("kaiming_normal", "bench").expect("valid spec");
+    let tap = &net.taps()[0];
+    let p = layer_params::<f32>(1, &init, tap, 0);
+    let layer = net
+        .layers
+        .iter()
+        .find(|l| matches!(l, Layer::Conv(_)))
+        .expect("a conv layer");
+    let prod = products::<f32>(layer).expect("weighted layer");
+    let rows = batch * image[0] * image[1];
+    let x = Array2::<f32>::from_shape_fn((rows, channels), |(i, j)| {
+        ((i * 7 + j * 3) % 11) as f32 * 0.1 - 0.5
+    });
+    let (mut y, mut dx, mut gw) = (
+        Array2::zeros((0, 0)),
+        Array2::zeros((0, 0)),
+        Array2::zeros((0, 0)),
+    );
+    let flops = 2.0 * (rows * channels * channels * 9) as f64;
+    let rate = |s: f64| flops / s / 1e9;
+    let fwd = rate(best_of(reps, || prod.forward(&p, &x, &mut y)));
+    let bwd = rate(best_of(reps, || prod.backward_input(&p, &x, &mut dx)));
+    let wg = rate(best_of(reps, || prod.weight_grad(&x, &x, &mut gw)));
+    [
+        fwd,
+        bwd,
+        wg,
+        gemm_gflops::<f32>(rows, 9 * channels, channels, reps),
+    ]
+}
