@@ -22,6 +22,18 @@ pub struct Series {
     pub theory: bool,
 }
 
+impl Series {
+    /// `name`'s theory curve (drawn dashed, without markers), or `None` without points.
+    pub fn theory_curve(name: &str, style: SeriesStyle, points: Vec<Point>) -> Option<Series> {
+        (!points.is_empty()).then(|| Series {
+            label: format!("{name} (theory)"),
+            style,
+            points,
+            theory: true,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Panel {
     pub title: String,
@@ -194,14 +206,9 @@ fn layer_figure(
                         })
                     })
                     .collect();
-                if !points.is_empty() {
+                if let Some(s) = Series::theory_curve(init, style, points) {
                     any_theory = true;
-                    theory_series.push(Series {
-                        label: format!("{init} (theory)"),
-                        style,
-                        points,
-                        theory: true,
-                    });
+                    theory_series.push(s);
                 }
             }
         }
@@ -376,14 +383,9 @@ pub fn across_depth_figure(data: &ResultsData) -> Figure {
                         })
                     })
                     .collect();
-                if !theory.is_empty() {
+                if let Some(s) = Series::theory_curve(init, style, theory) {
                     any_theory = true;
-                    theory_series.push(Series {
-                        label: format!("{init} (theory)"),
-                        style,
-                        points: theory,
-                        theory: true,
-                    });
+                    theory_series.push(s);
                 }
             }
             series.extend(theory_series);

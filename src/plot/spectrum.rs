@@ -84,14 +84,9 @@ pub fn spectrum_figure(data: &ResultsData) -> Option<Figure> {
                     })
                 })
                 .collect();
-            if !tp.is_empty() {
+            if let Some(s) = Series::theory_curve(init, style, tp) {
                 any_theory = true;
-                theory.push(Series {
-                    label: format!("{init} (theory)"),
-                    style,
-                    points: tp,
-                    theory: true,
-                });
+                theory.push(s);
             }
             // Density of log10 λ at the deepest depth.
             let (deep, _, _) = rows[rows.len() - 1];
@@ -145,14 +140,9 @@ pub fn spectrum_figure(data: &ResultsData) -> Option<Figure> {
                     .filter(|(x, _)| *x >= lo && *x <= hi)
                     .map(|&(x, y)| Point { x, y, band: None })
                     .collect();
-                if !pts.is_empty() {
+                if let Some(s) = Series::theory_curve(init, *style, pts) {
                     any_theory = true;
-                    dashed.push(Series {
-                        label: format!("{init} (theory)"),
-                        style: *style,
-                        points: pts,
-                        theory: true,
-                    });
+                    dashed.push(s);
                 }
             }
             let mut series: Vec<Series> = density

@@ -103,14 +103,9 @@ pub fn spp_figure(data: &ResultsData) -> Option<Figure> {
                         })
                     })
                     .collect();
-                if !tp.is_empty() {
+                if let Some(s) = Series::theory_curve(init, style, tp) {
                     any_theory = true;
-                    theory_series.push(Series {
-                        label: format!("{init} (theory)"),
-                        style,
-                        points: tp,
-                        theory: true,
-                    });
+                    theory_series.push(s);
                 }
             }
             series.extend(theory_series);

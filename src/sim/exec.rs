@@ -22,6 +22,7 @@
 //! probe gets the same calls, in the same order, on the same data either way, so the numbers
 //! are the same bits for any thread count.
 
+use super::kernels::gemm::idle_workers;
 use super::layers::{fit, norm, products, zeros};
 use super::params::Params;
 use crate::activation::Activation;
@@ -85,13 +86,6 @@ pub fn apply_activation<T: Real>(act: Activation, y: &Array2<T>, x: &mut Array2<
 /// piece outweighs its scheduling, small enough to balance two workers). Every entry is
 /// computed by the same operations whatever piece it falls in, so the bits do not depend on it.
 pub const ELEMENTWISE_CHUNK: usize = 1 << 15;
-
-/// Whether this job has workers to itself besides its own thread
-/// ([`crate::sim::kernels::gemm::worker_share`]): then its elementwise passes split into
-/// pieces, and its statistics run beside its products.
-fn idle_workers() -> bool {
-    crate::sim::kernels::gemm::worker_share() > 1
-}
 
 /// x = φ(y) and d = φ′(y) in one pass, in parallel pieces as [`apply_activation`].
 fn activation_and_deriv<T: Real>(act: Activation, y: &[T], x: &mut [T], d: &mut [T]) {

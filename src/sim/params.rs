@@ -109,7 +109,7 @@ pub const WEIGHT_BLOCK: usize = 1 << 16;
 /// Draw a weight of shape `ws` (PyTorch layout), returned as `[ws[0], ∏ws[1..]]`. I.i.d.
 /// schemes fill fixed blocks of [`WEIGHT_BLOCK`] entries, block k from ChaCha stream k of the
 /// layer's key — the same numbers for any thread count — in parallel when this job has idle
-/// workers to itself ([`crate::sim::kernels::gemm::worker_share`]). Structured schemes
+/// workers to itself ([`crate::sim::kernels::gemm::idle_workers`]). Structured schemes
 /// (orthogonal, sparse, eye, dirac, …) draw the whole tensor from stream 0, exactly as
 /// `initlab weights` does for that shape.
 fn draw_weights<T: Real>(
@@ -130,7 +130,7 @@ fn draw_weights<T: Real>(
                 e.fill_uninit(&mut crate::init::chacha_wide::WideChaCha8::new(&r), block);
             };
             let blocks = w.as_slice_mut().expect("standard layout");
-            if crate::sim::kernels::gemm::worker_share() > 1 {
+            if crate::sim::kernels::gemm::idle_workers() {
                 blocks
                     .par_chunks_mut(WEIGHT_BLOCK)
                     .enumerate()

@@ -736,7 +736,7 @@ pub fn conv_rows<T: Real>(
 /// [`ROW_BLOCK`]s (the numbers do not depend on the split).
 pub fn conv_all_rows<T: Real>(x: &[T], c: usize, table: &TapTable, b: &[T], n: usize, y: &mut [T]) {
     let rows = y.len() / n.max(1);
-    if super::gemm::worker_share() > 1 && rows > ROW_BLOCK {
+    if super::gemm::idle_workers() && rows > ROW_BLOCK {
         use rayon::prelude::*;
         y.par_chunks_mut(ROW_BLOCK * n)
             .enumerate()

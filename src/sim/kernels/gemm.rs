@@ -44,6 +44,13 @@ pub fn worker_share() -> usize {
     rayon::current_num_threads() / BUSY_JOBS.load(Ordering::Relaxed).max(1)
 }
 
+/// Whether this job has workers to itself besides its own thread ([`worker_share`] > 1): then
+/// its products, weight draws, elementwise passes and fresh arrays are split into pieces, and
+/// its statistics run beside its products. Only speed depends on it.
+pub fn idle_workers() -> bool {
+    worker_share() > 1
+}
+
 /// C = A·B, parallel over row blocks of C when workers are idle. `A` is m×k, `B` is k×n, `C` is m×n.
 pub fn gemm<T: Real>(a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>) {
     gemm_beta(a, b, T::zero(), c);

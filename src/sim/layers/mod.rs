@@ -42,12 +42,12 @@ pub fn fit<T: Real>(buf: &mut Array2<T>, dim: (usize, usize)) {
 const PARALLEL_ZEROS: usize = 1 << 18;
 
 /// A zeroed array. A large one is filled in pieces by all of this job's workers when it has
-/// idle ones ([`crate::sim::kernels::gemm::worker_share`]): fresh memory costs the kernel's
+/// idle ones ([`crate::sim::kernels::gemm::idle_workers`]): fresh memory costs the kernel's
 /// page clearing at first touch, and in W3 (which keeps 2 GB of pre-activations) that
 /// clearing was 9.7% of the run's CPU samples, on one thread while the other waited.
 pub fn zeros<T: Real>(dim: (usize, usize)) -> Array2<T> {
     use rayon::prelude::*;
-    if dim.0 * dim.1 < PARALLEL_ZEROS || crate::sim::kernels::gemm::worker_share() < 2 {
+    if dim.0 * dim.1 < PARALLEL_ZEROS || !crate::sim::kernels::gemm::idle_workers() {
         return Array2::zeros(dim);
     }
     let mut a = Array2::<T>::uninit(dim);
